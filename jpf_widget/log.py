@@ -1,0 +1,210 @@
+"""The message log: every captured message in arrival order, bounded by a byte budget.
+
+Capture appends; everyone else reads. The log gives each entry a ``seq`` (contiguous, so a
+lookup by seq is an index), keeps indexes by msg_id, parent msg_id, comm_id and msg_type, and
+evicts the oldest entries when the budget is spent, counting what it evicts. It also keeps the
+counters that the monitor shows: captured, by type, by channel, evicted, lost, bad signature,
+malformed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .messages import Marker, Message, make_message
+from .wire import Frames
+
+__all__ = ["DEFAULT_BUDGET", "Entry", "MessageLog"]
+
+DEFAULT_BUDGET = 256 * 1024 * 1024
+# What one entry costs beyond its wire bytes: the record, its short strings, index slots.
+ENTRY_OVERHEAD = 480
+
+Entry = Message | Marker
+
+
+class MessageLog:
+    """A bounded, indexed, thread-safe record of captured messages and markers."""
+
+    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+        if budget <= 0:
+            raise ValueError(f"budget must be a positive number of bytes, not {budget!r}")
+        self.budget = budget
+        self._lock = threading.Condition()
+        self._entries: deque[Entry] = deque()
+        self._next_seq = 0
+        self._bytes = 0
+        self._by_id: dict[str, Message] = {}
+        self._by_parent: dict[str, deque[Message]] = {}
+        self._by_comm: dict[str, deque[Message]] = {}
+        self._by_type: dict[str, deque[Message]] = {}
+        self._type_counts: Counter[str] = Counter()
+        self._channel_counts: Counter[str] = Counter()
+        self._problems: Counter[str] = Counter()
+        self._captured = 0
+        self._evicted = 0
+        self._evicted_bytes = 0
+
+    # -- writing (the capture thread) -------------------------------------------------------
+
+    def add(self, channel: str, frames: Frames, received: float | None = None) -> Message:
+        """Record one message that passed its signature check; returns its record."""
+        with self._lock:
+            message = make_message(
+                self._next_seq, channel, time.time() if received is None else received, frames
+            )
+            self._append(message, message.size + ENTRY_OVERHEAD)
+            self._captured += 1
+            self._type_counts[message.msg_type] += 1
+            self._channel_counts[channel] += 1
+            if message.msg_id:
+                self._by_id[message.msg_id] = message
+            for index, key in (
+                (self._by_parent, message.parent_id),
+                (self._by_comm, message.comm_id),
+                (self._by_type, message.msg_type),
+            ):
+                if key:
+                    index.setdefault(key, deque()).append(message)
+            self._lock.notify_all()
+            return message
+
+    def add_marker(self, kind: str, text: str) -> Marker:
+        """Record something the monitor noticed (``attached``, ``restart``, ``dead``, ...)."""
+        with self._lock:
+            marker = Marker(self._next_seq, time.time(), kind, text)
+            self._append(marker, ENTRY_OVERHEAD)
+            self._lock.notify_all()
+            return marker
+
+    def count_problem(self, kind: str, n: int = 1) -> None:
+        """Count ``bad_signature``, ``malformed`` or ``lost`` messages (not kept in the log)."""
+        with self._lock:
+            self._problems[kind] += n
+
+    def set_problem(self, kind: str, n: int) -> None:
+        """Set a problem counter outright (loss is recomputed as evidence comes in)."""
+        with self._lock:
+            self._problems[kind] = n
+
+    def _append(self, entry: Entry, cost: int) -> None:
+        self._next_seq += 1
+        self._entries.append(entry)
+        self._bytes += cost
+        while self._bytes > self.budget and len(self._entries) > 1:
+            self._evict_oldest()
+
+    def _evict_oldest(self) -> None:
+        entry = self._entries.popleft()
+        if isinstance(entry, Marker):
+            self._bytes -= ENTRY_OVERHEAD
+            return
+        self._bytes -= entry.size + ENTRY_OVERHEAD
+        self._evicted += 1
+        self._evicted_bytes += entry.size
+        if self._by_id.get(entry.msg_id) is entry:
+            del self._by_id[entry.msg_id]
+        for index, key in (
+            (self._by_parent, entry.parent_id),
+            (self._by_comm, entry.comm_id),
+            (self._by_type, entry.msg_type),
+        ):
+            if key:
+                bucket = index[key]
+                bucket.popleft()  # evictions go in arrival order, so it is the bucket's first
+                if not bucket:
+                    del index[key]
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the newest entry (-1 when nothing was ever recorded)."""
+        with self._lock:
+            return self._next_seq - 1
+
+    def messages(self) -> list[Message]:
+        """Every message still held, in arrival order (markers left out)."""
+        with self._lock:
+            return [entry for entry in self._entries if isinstance(entry, Message)]
+
+    def entries_after(self, seq: int, limit: int | None = None) -> list[Entry]:
+        """Messages and markers with a seq above ``seq``, oldest first, at most the newest
+        ``limit`` of them."""
+        with self._lock:
+            if not self._entries:
+                return []
+            first = self._entries[0].seq
+            start = max(seq + 1 - first, 0)
+            if limit is not None:
+                start = max(start, len(self._entries) - limit)
+            return [self._entries[i] for i in range(start, len(self._entries))]
+
+    def by_seq(self, seqs: Iterable[int]) -> list[Entry]:
+        """The entries with these seqs that are still held."""
+        with self._lock:
+            if not self._entries:
+                return []
+            first, count = self._entries[0].seq, len(self._entries)
+            return [self._entries[s - first] for s in seqs if 0 <= s - first < count]
+
+    def get(self, msg_id: str) -> Message | None:
+        with self._lock:
+            return self._by_id.get(msg_id)
+
+    def thread(self, parent_id: str) -> list[Message]:
+        """The messages whose parent is ``parent_id``, in arrival order."""
+        with self._lock:
+            return list(self._by_parent.get(parent_id, ()))
+
+    def comm(self, comm_id: str) -> list[Message]:
+        """The comm_open / comm_msg / comm_close messages of one comm, in arrival order."""
+        with self._lock:
+            return list(self._by_comm.get(comm_id, ()))
+
+    def of_type(self, msg_type: str) -> list[Message]:
+        with self._lock:
+            return list(self._by_type.get(msg_type, ()))
+
+    def stats(self) -> dict[str, Any]:
+        """The counters, as plain data."""
+        with self._lock:
+            return {
+                "captured": self._captured,
+                "held": len(self._entries),
+                "held_bytes": self._bytes,
+                "budget": self.budget,
+                "evicted": self._evicted,
+                "evicted_bytes": self._evicted_bytes,
+                "lost": self._problems["lost"],
+                "bad_signature": self._problems["bad_signature"],
+                "malformed": self._problems["malformed"],
+                "by_type": dict(self._type_counts),
+                "by_channel": dict(self._channel_counts),
+            }
+
+    def wait_for(
+        self, match: Callable[[Message], bool], timeout: float, after: int = -1
+    ) -> Message | None:
+        """The first message with a seq above ``after`` for which ``match`` is true, waiting up
+        to ``timeout`` seconds for it to arrive; None if it does not."""
+        deadline = time.monotonic() + timeout
+        cursor = after
+        with self._lock:
+            while True:
+                for entry in self.entries_after(cursor):
+                    cursor = entry.seq
+                    if isinstance(entry, Message) and match(entry):
+                        return entry
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._lock.wait(remaining)

@@ -1,0 +1,435 @@
+"""The message record, and typed views of each message family so code can switch on them.
+
+A :class:`Message` is what capture keeps of one message. ``header`` and ``parent_header`` are
+parsed on arrival; ``metadata`` and ``content`` are kept as the bytes that came off the wire and
+parsed the first time they are read. Every message is an instance of the class for its family::
+
+    match msg:
+        case Stream(name="stderr"):  print("stderr:", msg.text)
+        case Status():               print(msg.execution_state)
+        case DisplayData():          print(sorted(msg.data))
+
+``Message.summary`` is the one-line text the view shows for a row.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import orjson
+
+from .wire import Frames
+
+__all__ = [
+    "ClearOutput",
+    "CommClose",
+    "CommMsg",
+    "CommOpen",
+    "DisplayData",
+    "Error",
+    "ExecuteInput",
+    "ExecuteReply",
+    "ExecuteResult",
+    "KernelInfoReply",
+    "Marker",
+    "Message",
+    "Status",
+    "Stream",
+    "UpdateDisplayData",
+    "make_message",
+]
+
+_SUMMARY_MAX = 200
+
+
+class Message:
+    """One captured message.
+
+    Attributes
+    ----------
+    seq : int
+        Position in this monitor's capture, unique and increasing.
+    channel : str
+        ``"iopub"``, or ``"shell"`` for replies to the monitor's own requests.
+    received : float
+        Local time of arrival, seconds since the epoch.
+    size : int
+        Bytes on the wire, all frames.
+    msg_id, msg_type, session, parent_id, parent_type, comm_id : str
+        Read from the headers (and a comm's content) on arrival, for the log's indexes.
+
+    The JSON frames are kept as the bytes that came off the wire and parsed on each access of
+    ``header``, ``parent_header``, ``metadata`` and ``content``: a million small messages then
+    cost a few hundred bytes each, not the kilobytes of their parsed dicts.
+    """
+
+    __slots__ = (
+        "_content_bytes",
+        "_header_bytes",
+        "_metadata_bytes",
+        "_parent_bytes",
+        "buffers",
+        "channel",
+        "comm_id",
+        "msg_id",
+        "msg_type",
+        "parent_id",
+        "parent_type",
+        "received",
+        "seq",
+        "session",
+        "size",
+    )
+    __match_args__: ClassVar[tuple[str, ...]] = ("msg_type",)
+
+    def __init__(self, seq: int, channel: str, received: float, frames: Frames) -> None:
+        header, parent = frames.header, frames.parent_header
+        self.seq = seq
+        self.channel = channel
+        self.received = received
+        self.msg_id = str(header.get("msg_id", ""))
+        self.msg_type = str(header.get("msg_type", ""))
+        self.session = str(header.get("session", ""))
+        self.parent_id = str(parent.get("msg_id", "") or "")
+        self.parent_type = str(parent.get("msg_type", "") or "")
+        self.comm_id = ""
+        self._header_bytes = frames.header_bytes
+        self._parent_bytes = frames.parent_bytes
+        self._metadata_bytes = frames.metadata_bytes
+        self._content_bytes = frames.content_bytes
+        self.buffers = frames.buffers
+        self.size = frames.size
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} #{self.seq} {self.channel} {self.msg_type} "
+            f"{self.msg_id!r} parent={self.parent_id!r}>"
+        )
+
+    @property
+    def header(self) -> dict[str, Any]:
+        return _lenient_object(self._header_bytes)
+
+    @property
+    def parent_header(self) -> dict[str, Any]:
+        return _lenient_object(self._parent_bytes)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return _lenient_object(self._metadata_bytes)
+
+    @property
+    def content(self) -> dict[str, Any]:
+        return _lenient_object(self._content_bytes)
+
+    @property
+    def content_size(self) -> int:
+        """The size of the content frame as sent."""
+        return len(self._content_bytes)
+
+    @property
+    def summary(self) -> str:
+        """One line for the message list."""
+        return _one_line(_first_scalar(self.content))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The message as the spec's dict, with buffer sizes instead of buffers."""
+        return {
+            "header": self.header,
+            "parent_header": self.parent_header,
+            "metadata": self.metadata,
+            "content": self.content,
+            "buffers": [len(buffer) for buffer in self.buffers],
+            "channel": self.channel,
+        }
+
+
+class Status(Message):
+    __slots__ = ()
+
+    @property
+    def execution_state(self) -> str:
+        return str(self.content.get("execution_state", ""))
+
+    @property
+    def summary(self) -> str:
+        return self.execution_state
+
+
+class Stream(Message):
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return str(self.content.get("name", ""))
+
+    @property
+    def text(self) -> str:
+        return str(self.content.get("text", ""))
+
+    @property
+    def summary(self) -> str:
+        return _one_line(f"{self.name}: {self.text}")
+
+
+class ExecuteInput(Message):
+    __slots__ = ()
+
+    @property
+    def code(self) -> str:
+        return str(self.content.get("code", ""))
+
+    @property
+    def execution_count(self) -> int | None:
+        count = self.content.get("execution_count")
+        return count if isinstance(count, int) else None
+
+    @property
+    def summary(self) -> str:
+        first = self.code.strip().splitlines()[0] if self.code.strip() else ""
+        return _one_line(f"[{self.execution_count}] {first}")
+
+
+class DisplayData(Message):
+    __slots__ = ()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data = self.content.get("data")
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def transient(self) -> dict[str, Any]:
+        transient = self.content.get("transient")
+        return transient if isinstance(transient, dict) else {}
+
+    @property
+    def display_id(self) -> str:
+        return str(self.transient.get("display_id", "") or "")
+
+    @property
+    def mime_types(self) -> list[str]:
+        return list(self.data)
+
+    @property
+    def summary(self) -> str:
+        shown = ", ".join(self.mime_types) or "(no data)"
+        if self.display_id:
+            shown += f" (display_id {self.display_id})"
+        return _one_line(shown)
+
+
+class UpdateDisplayData(DisplayData):
+    __slots__ = ()
+
+
+class ExecuteResult(DisplayData):
+    __slots__ = ()
+
+    @property
+    def execution_count(self) -> int | None:
+        count = self.content.get("execution_count")
+        return count if isinstance(count, int) else None
+
+    @property
+    def summary(self) -> str:
+        plain = self.data.get("text/plain")
+        text = plain if isinstance(plain, str) else ", ".join(self.mime_types)
+        return _one_line(f"Out[{self.execution_count}]: {text}")
+
+
+class Error(Message):
+    __slots__ = ()
+
+    @property
+    def ename(self) -> str:
+        return str(self.content.get("ename", ""))
+
+    @property
+    def evalue(self) -> str:
+        return str(self.content.get("evalue", ""))
+
+    @property
+    def traceback(self) -> list[str]:
+        traceback = self.content.get("traceback")
+        return [str(line) for line in traceback] if isinstance(traceback, list) else []
+
+    @property
+    def summary(self) -> str:
+        return _one_line(f"{self.ename}: {self.evalue}")
+
+
+class ClearOutput(Message):
+    __slots__ = ()
+
+    @property
+    def wait(self) -> bool:
+        return bool(self.content.get("wait", False))
+
+    @property
+    def summary(self) -> str:
+        return "wait=True" if self.wait else "wait=False"
+
+
+class _Comm(Message):
+    __slots__ = ()
+
+    def __init__(self, seq: int, channel: str, received: float, frames: Frames) -> None:
+        super().__init__(seq, channel, received, frames)
+        self.comm_id = str(self.content.get("comm_id", "") or "")
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data = self.content.get("data")
+        return data if isinstance(data, dict) else {}
+
+
+class CommOpen(_Comm):
+    __slots__ = ()
+
+    @property
+    def target_name(self) -> str:
+        return str(self.content.get("target_name", ""))
+
+    @property
+    def summary(self) -> str:
+        return _one_line(f"{self.target_name} {self.comm_id[:8]}")
+
+
+class CommMsg(_Comm):
+    __slots__ = ()
+
+    @property
+    def summary(self) -> str:
+        return _one_line(f"{self.comm_id[:8]} {_compact(self.data)}")
+
+
+class CommClose(_Comm):
+    __slots__ = ()
+
+    @property
+    def summary(self) -> str:
+        return self.comm_id[:8]
+
+
+class _Reply(Message):
+    __slots__ = ()
+
+    @property
+    def reply_status(self) -> str:
+        return str(self.content.get("status", ""))
+
+
+class KernelInfoReply(_Reply):
+    __slots__ = ()
+
+    @property
+    def implementation(self) -> str:
+        return str(self.content.get("implementation", ""))
+
+    @property
+    def language_info(self) -> dict[str, Any]:
+        info = self.content.get("language_info")
+        return info if isinstance(info, dict) else {}
+
+    @property
+    def protocol_version(self) -> str:
+        return str(self.content.get("protocol_version", ""))
+
+    @property
+    def summary(self) -> str:
+        language = self.language_info
+        return _one_line(
+            f"{self.implementation} {self.content.get('implementation_version', '')}, "
+            f"{language.get('name', '')} {language.get('version', '')}, "
+            f"protocol {self.protocol_version}"
+        )
+
+
+class ExecuteReply(_Reply):
+    __slots__ = ()
+
+    @property
+    def execution_count(self) -> int | None:
+        count = self.content.get("execution_count")
+        return count if isinstance(count, int) else None
+
+    @property
+    def summary(self) -> str:
+        return _one_line(f"{self.reply_status} [{self.execution_count}]")
+
+
+_FAMILIES: dict[str, type[Message]] = {
+    "status": Status,
+    "stream": Stream,
+    "execute_input": ExecuteInput,
+    "execute_result": ExecuteResult,
+    "display_data": DisplayData,
+    "update_display_data": UpdateDisplayData,
+    "error": Error,
+    "clear_output": ClearOutput,
+    "comm_open": CommOpen,
+    "comm_msg": CommMsg,
+    "comm_close": CommClose,
+    "kernel_info_reply": KernelInfoReply,
+    "execute_reply": ExecuteReply,
+}
+
+
+def make_message(seq: int, channel: str, received: float, frames: Frames) -> Message:
+    """The typed message for ``frames`` (a plain :class:`Message` for unknown types)."""
+    family = _FAMILIES.get(frames.header["msg_type"])
+    if family is None:
+        family = _Reply if frames.header["msg_type"].endswith("_reply") else Message
+    return family(seq, channel, received, frames)
+
+
+def _lenient_object(data: bytes) -> dict[str, Any]:
+    """Parse a metadata or content frame; what is not a JSON object is kept, not dropped."""
+    if not data:
+        return {}
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return {"_jpf_unparsed": data[:4096].decode("utf-8", "replace")}
+    return value if isinstance(value, dict) else {"_jpf_value": value}
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text[: _SUMMARY_MAX * 4].split())
+    return line if len(line) <= _SUMMARY_MAX else line[: _SUMMARY_MAX - 1] + "…"
+
+
+def _compact(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()[:_SUMMARY_MAX]
+    except TypeError:
+        return str(value)[:_SUMMARY_MAX]
+
+
+def _first_scalar(content: dict[str, Any]) -> str:
+    for key, value in content.items():
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return f"{key}: {value}"
+    return _compact(content) if content else ""
+
+
+class Marker:
+    """Something the monitor itself noticed (attached, restart, dead, gap), in the log's order.
+
+    Markers are not messages: :attr:`Monitor.messages` leaves them out, the view draws them as
+    separator lines.
+    """
+
+    __slots__ = ("kind", "received", "seq", "text")
+    channel = "monitor"
+    size = 0
+
+    def __init__(self, seq: int, received: float, kind: str, text: str) -> None:
+        self.seq = seq
+        self.received = received
+        self.kind = kind
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<Marker #{self.seq} {self.kind}: {self.text}>"

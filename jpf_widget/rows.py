@@ -1,0 +1,102 @@
+"""What the view is sent about each log entry: a small Row for the list, a Body on demand.
+
+Both are plain JSON-able dicts; their fields are the contract in ``js/README.md``::
+
+    Row:  {"seq": 17, "msg_id": "…", "msg_type": "stream", "channel": "iopub", "t": 1764…4,
+           "date": "…", "session": "…", "parent_id": "…", "parent_type": "execute_request",
+           "parent_session": "…", "parent_date": "…", "comm_id": "", "summary": "stdout: hi",
+           "size": 412, "state": "", "mimes": [], "own": false, "code": ""}
+    Body: {"seq": 17, "header": {…}, "parent_header": {…}, "metadata": {…}, "content": {…},
+           "buffers": [1024], "truncated": false}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from typing import Any
+
+from .log import Entry
+from .messages import DisplayData, ExecuteInput, Marker, Message, Status
+
+__all__ = ["BODY_LIMIT", "body", "row"]
+
+BODY_LIMIT = 4 * 1024 * 1024
+_CODE_LIMIT = 2000
+_STRING_LIMIT = 256 * 1024
+
+
+def row(entry: Entry, own_requests: Container[str] = ()) -> dict[str, Any]:
+    """The list row for a message or a marker."""
+    if isinstance(entry, Marker):
+        return {
+            "seq": entry.seq,
+            "msg_id": "",
+            "msg_type": entry.kind,
+            "channel": "monitor",
+            "t": entry.received * 1000,
+            "summary": entry.text,
+            "size": 0,
+        }
+    parent = entry.parent_header
+    return {
+        "seq": entry.seq,
+        "msg_id": entry.msg_id,
+        "msg_type": entry.msg_type,
+        "channel": entry.channel,
+        "t": entry.received * 1000,
+        "date": _text(entry.header.get("date")),
+        "session": entry.session,
+        "parent_id": entry.parent_id,
+        "parent_type": entry.parent_type,
+        "parent_session": _text(parent.get("session")),
+        "parent_date": _text(parent.get("date")),
+        "comm_id": entry.comm_id,
+        "summary": entry.summary,
+        "size": entry.size,
+        "state": entry.execution_state if isinstance(entry, Status) else "",
+        "mimes": entry.mime_types if isinstance(entry, DisplayData) else [],
+        "own": entry.parent_id in own_requests,
+        "code": entry.code[:_CODE_LIMIT] if isinstance(entry, ExecuteInput) else "",
+    }
+
+
+def body(message: Message) -> dict[str, Any]:
+    """The whole message for rendered and raw views; huge contents have long strings cut."""
+    content: Any = message.content
+    truncated = message.content_size > BODY_LIMIT
+    if truncated:
+        content = _cut_strings(content)
+    return {
+        "seq": message.seq,
+        "header": message.header,
+        "parent_header": message.parent_header,
+        "metadata": message.metadata,
+        "content": content,
+        "buffers": [len(buffer) for buffer in message.buffers],
+        "truncated": truncated,
+    }
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def _cut_strings(value: Any) -> Any:
+    """A copy of ``value`` with every string longer than the limit cut (iteratively: content
+    can be nested deeper than Python's recursion limit)."""
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, str) and len(item) > _STRING_LIMIT:
+            container[key] = item[:_STRING_LIMIT] + f"… [{len(item) - _STRING_LIMIT} more chars]"
+        elif isinstance(item, dict):
+            copy = dict(item)
+            container[key] = copy
+            stack.extend((copy, k) for k in copy)
+        elif isinstance(item, list):
+            copy_list = list(item)
+            container[key] = copy_list
+            stack.extend((copy_list, i) for i in range(len(copy_list)))
+    return root[0]

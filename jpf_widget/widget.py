@@ -1,0 +1,341 @@
+"""``Monitor``: the anywidget that shows another kernel's messages, and the Python API to them.
+
+``Monitor("1b2c")`` resolves the target, starts a :class:`~jpf_widget.capture.Capture` thread
+into a :class:`~jpf_widget.log.MessageLog`, and a flusher thread that every ~50 ms copies the
+capture's state into traits and, once a view has asked for history, sends the new rows::
+
+    Python -> view   {"kind": "rows"}                       buffers: [JSON array of Row]
+    view -> Python   {"kind": "history", "id": 3}
+    Python -> view   {"kind": "history", "id": 3, "total": 120}  buffers: [JSON array of Row]
+    view -> Python   {"kind": "bodies", "id": 4, "seqs": [17, 18]}
+    Python -> view   {"kind": "bodies", "id": 4}                 buffers: [JSON array of Body]
+
+The whole contract (traits, Row, Body, DOM hooks) is in ``js/README.md``. The connection key
+stays in the capture's signer: no trait, message or repr carries it.
+
+Without a front end (a script, a test) everything but the view works the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import orjson
+import traitlets
+
+from .capture import Capture
+from .kernels import ConnectionInfo, TargetError, resolve_target
+from .log import DEFAULT_BUDGET, MessageLog
+from .messages import Message
+from .rows import body, row
+
+__all__ = ["HISTORY_LIMIT", "Monitor"]
+
+log = logging.getLogger("jpf_widget")
+
+HISTORY_LIMIT = 100_000
+FLUSH_INTERVAL = 0.05
+_ROWS_PER_SEND = 5000  # keeps one comm message to a few MB; the next tick sends the rest
+_STATIC = Path(__file__).parent / "static"
+_MISSING_BUILD = """
+export default { render({ el }) {
+  el.textContent = "jpf_widget's front end was not built: reinstall with `pip install .` " +
+    "(it runs the js/ build) or run `npm ci && npm run build` in js/.";
+} };
+"""
+
+
+def _static(name: str, fallback: str) -> Path | str:
+    path = _STATIC / name
+    return path if path.exists() else fallback
+
+
+class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
+    """Watch another kernel's messages.
+
+    Parameters
+    ----------
+    target : str or os.PathLike, optional
+        A kernel id, a unique id prefix, a connection file's name or path.
+    runtime_dir : str or os.PathLike, optional
+        Where to look for connection files (default: Jupyter's runtime dir).
+    budget : int
+        Bytes of messages to keep before the oldest are evicted (default 256 MiB).
+    view : {"rendered", "raw", "threaded"}
+        The view's starting mode.
+
+    A target that cannot be resolved does not raise: ``status`` becomes ``"failed"`` and
+    ``status_detail`` says why (the widget shows it). :meth:`wait_until_connected` raises it.
+    """
+
+    _esm = _static("widget.js", _MISSING_BUILD)
+    _css = _static("widget.css", "")
+
+    target = traitlets.Unicode("").tag(sync=True)
+    status = traitlets.Unicode("connecting").tag(sync=True)
+    status_detail = traitlets.Unicode("").tag(sync=True)
+    kernel_id = traitlets.Unicode("").tag(sync=True)
+    connection = traitlets.Dict().tag(sync=True)
+    kernel_info = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    counters = traitlets.Dict().tag(sync=True)
+    view = traitlets.Enum(("rendered", "raw", "threaded"), default_value="rendered").tag(sync=True)
+    filter_types = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    filter_channels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    filter_text = traitlets.Unicode("").tag(sync=True)
+    show_status = traitlets.Bool(False).tag(sync=True)
+    paused = traitlets.Bool(False).tag(sync=True)
+    cleared_seq = traitlets.Int(-1).tag(sync=True)
+
+    def __init__(
+        self,
+        target: str | os.PathLike[str] | None = None,
+        *,
+        runtime_dir: str | os.PathLike[str] | None = None,
+        budget: int = DEFAULT_BUDGET,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(target=os.fspath(target) if target is not None else "", **kwargs)
+        self._log = MessageLog(budget)
+        self._capture: Capture | None = None
+        self._error: TargetError | None = None
+        self._closed = threading.Event()
+        self._send_lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._streaming = False
+        self._sent_seq = -1
+        self._synced: tuple[int, int, int, int] = (-1, -1, -1, -1)
+        self.on_msg(self._on_view_message)
+        if target is None:
+            self.status, self.status_detail = "closed", "no kernel chosen"
+            return
+        try:
+            info = resolve_target(target, runtime_dir)
+        except TargetError as exc:
+            self._error = exc
+            self.status, self.status_detail = "failed", str(exc)
+            return
+        self._start(info)
+
+    def _start(self, info: ConnectionInfo) -> None:
+        self.kernel_id = info.kernel_id
+        self.connection = info.public()
+        self._capture = Capture(info, self._log)
+        self._capture.start()
+        self._log.add_marker("attached", f"attached to kernel {info.kernel_id}")
+        self._flusher = threading.Thread(
+            target=self._flush_loop, name=f"jpf-flush-{info.kernel_id[:8]}", daemon=True
+        )
+        self._flusher.start()
+
+    def __repr__(self) -> str:
+        return f"<Monitor {self.kernel_id or self.target!r} {self.status}>"
+
+    # -- the Python API -------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[Message]:
+        """Every captured message still held, in arrival order."""
+        return self._log.messages()
+
+    def thread(self, msg_id: str) -> list[Message]:
+        """The messages whose parent is ``msg_id``, in arrival order."""
+        return self._log.thread(msg_id)
+
+    def comm_messages(self, comm_id: str) -> list[Message]:
+        """The messages of one comm, in arrival order."""
+        return self._log.comm(comm_id)
+
+    def get(self, msg_id: str) -> Message | None:
+        """The message with this msg_id, if it is still held."""
+        return self._log.get(msg_id)
+
+    def wait_for(
+        self,
+        match: str | Callable[[Message], bool],
+        timeout: float = 10.0,
+        after: int | Message = -1,
+    ) -> Message:
+        """The first captured message of type ``match`` (or for which ``match(msg)`` is true),
+        waiting up to ``timeout`` seconds.
+
+        Searches what was captured so far, then what arrives. ``after`` (a seq or a message)
+        skips everything up to it.
+
+        Raises
+        ------
+        TimeoutError
+            nothing matched in time.
+        """
+        predicate = (lambda m: m.msg_type == match) if isinstance(match, str) else match
+        start = after.seq if isinstance(after, Message) else after
+        found = self._log.wait_for(predicate, timeout, start)
+        if found is None:
+            what = repr(match) if isinstance(match, str) else "a matching message"
+            raise TimeoutError(
+                f"no {what} within {timeout} s (status: {self._live_status()[0]}, "
+                f"{self._log.stats()['captured']} messages captured)"
+            )
+        return found
+
+    def wait_until_connected(self, timeout: float = 10.0) -> Monitor:
+        """Block until the kernel answered our kernel_info_request.
+
+        Raises
+        ------
+        TargetError
+            the target could not be resolved.
+        TimeoutError
+            it did not connect in time (the message has the status and why).
+        """
+        if self._error is not None:
+            raise self._error
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state, detail = self._live_status()
+            if state == "connected" and (self._capture and self._capture.kernel_info):
+                self._sync_traits()
+                return self
+            if state in ("closed", "failed"):
+                break
+            time.sleep(0.02)
+        state, detail = self._live_status()
+        raise TimeoutError(f"not connected after {timeout} s: {state}. {detail}".strip())
+
+    def _live_status(self) -> tuple[str, str]:
+        if self._capture is None:
+            return self.status, self.status_detail
+        return self._capture.state, self._capture.detail
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counts: captured (also as ``total``), by_type, by_channel, lost, evicted, bad_signature,
+        malformed, restarts, and whether loss detection works for this kernel."""
+        stats = self._log.stats()
+        stats["total"] = stats["captured"]
+        capture = self._capture
+        stats["restarts"] = capture.restarts if capture else 0
+        stats["loss_detection"] = capture.loss.text if capture else "waiting"
+        return stats
+
+    def close(self) -> None:
+        """Stop capturing and close the widget. Idempotent."""
+        closed = getattr(self, "_closed", None)  # None when __init__ did not get that far
+        if closed is None or closed.is_set():
+            return
+        closed.set()
+        if self._capture is not None:
+            self._capture.close()
+        flusher = getattr(self, "_flusher", None)
+        if flusher is not None and flusher is not threading.current_thread():
+            flusher.join(2)
+        self.status = "closed"
+        self.status_detail = ""
+        super().close()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- to the view ----------------------------------------------------------------------------
+
+    def _flush_loop(self) -> None:
+        while not self._closed.wait(FLUSH_INTERVAL):
+            try:
+                self._flush()
+            except Exception:  # a broken comm must not stop capture or reach the notebook
+                log.exception("jpf_widget: flushing to the view failed")
+
+    def _flush(self) -> None:
+        self._sync_traits()
+        if self._streaming:
+            self._send_new_rows()
+
+    def _sync_traits(self) -> None:
+        """Copy the capture's state and the log's counters into traits, when they changed."""
+        capture = self._capture
+        if capture is None:
+            return
+        with self._sync_lock:
+            self._sync_traits_locked(capture)
+
+    def _sync_traits_locked(self, capture: Capture) -> None:
+        stats = self._log.stats()
+        problems = stats["lost"] + stats["bad_signature"] + stats["malformed"] + stats["evicted"]
+        capture_loss = capture.loss.lost
+        if capture_loss != stats["lost"]:
+            self._log.set_problem("lost", capture_loss)
+        key = (capture.changes, self._log.last_seq, problems, capture_loss)
+        if key != self._synced:
+            self._synced = key
+            with self.hold_sync():
+                self.status = capture.state
+                self.status_detail = capture.detail
+                if capture.kernel_info is not None and capture.kernel_info != self.kernel_info:
+                    self.kernel_info = capture.kernel_info
+                self.counters = self._counters()
+
+    def _counters(self) -> dict[str, Any]:
+        stats = self.stats
+        return {
+            name: stats[name]
+            for name in (
+                "captured",
+                "lost",
+                "loss_detection",
+                "evicted",
+                "bad_signature",
+                "malformed",
+                "restarts",
+                "by_type",
+                "by_channel",
+            )
+        } | {"bytes": stats["held_bytes"]}
+
+    def _send_new_rows(self) -> None:
+        with self._send_lock:
+            entries = self._log.entries_after(self._sent_seq)[:_ROWS_PER_SEND]
+            if not entries:
+                return
+            own = self._own_requests()
+            self.send({"kind": "rows"}, [orjson.dumps([row(e, own) for e in entries])])
+            self._sent_seq = entries[-1].seq
+
+    def _own_requests(self) -> set[str]:
+        return self._capture.own_requests if self._capture is not None else set()
+
+    def _on_view_message(self, _widget: object, content: Any, _buffers: list[bytes]) -> None:
+        try:
+            self._answer(content)
+        except Exception as exc:  # answer with an error, never raise into the kernel
+            log.exception("jpf_widget: could not answer the view")
+            request_id = content.get("id") if isinstance(content, dict) else None
+            self.send({"kind": "error", "id": request_id, "message": str(exc)})
+
+    def _answer(self, content: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind, request_id = content.get("kind"), content.get("id")
+        if kind == "history":
+            with self._send_lock:
+                entries = self._log.entries_after(-1, HISTORY_LIMIT)
+                own = self._own_requests()
+                rows = orjson.dumps([row(e, own) for e in entries])
+                self.send({"kind": "history", "id": request_id, "total": len(entries)}, [rows])
+                if not self._streaming:
+                    self._sent_seq = entries[-1].seq if entries else -1
+                    self._streaming = True
+        elif kind == "bodies":
+            seqs = [s for s in content.get("seqs", []) if isinstance(s, int)]
+            bodies = [body(e) for e in self._log.by_seq(seqs) if isinstance(e, Message)]
+            self.send({"kind": "bodies", "id": request_id}, [orjson.dumps(bodies)])
+        else:
+            self.send({"kind": "error", "id": request_id, "message": f"unknown request {kind!r}"})

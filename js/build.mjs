@@ -1,0 +1,14 @@
+// Bundle the view for anywidget: ESM widget.js and widget.css in ../jpf_widget/static/.
+import { build } from "esbuild";
+
+const outdir = "../jpf_widget/static";
+const common = { bundle: true, minify: true, logLevel: "info", legalComments: "none" };
+
+await build({
+  ...common,
+  entryPoints: ["src/widget.ts"],
+  format: "esm",
+  target: ["es2020"],
+  outfile: `${outdir}/widget.js`,
+});
+await build({ ...common, entryPoints: ["src/widget.css"], outfile: `${outdir}/widget.css` });

@@ -1,0 +1,51 @@
+/** Which rows the list shows, from the filter traits. */
+import type { Row } from "./types";
+
+export interface Filters {
+  types: readonly string[];
+  channels: readonly string[];
+  text: string;
+  showStatus: boolean;
+  clearedSeq: number;
+}
+
+export const NO_FILTERS: Filters = {
+  types: [],
+  channels: [],
+  text: "",
+  showStatus: false,
+  clearedSeq: -1,
+};
+
+export function isMarker(row: Row): boolean {
+  return row.channel === "monitor";
+}
+
+/**
+ * A predicate for the list. Rules: rows with `seq <= clearedSeq` are hidden; `status` rows only
+ * with `showStatus`; markers (channel `monitor`) ignore the type and text filters but follow the
+ * channel filter; empty type/channel lists mean "all"; text matches summary, msg_type, msg_id
+ * and comm_id, case-insensitively.
+ */
+export function makePredicate(f: Filters): (row: Row) => boolean {
+  const types = f.types.length ? new Set(f.types) : null;
+  const channels = f.channels.length ? new Set(f.channels) : null;
+  const text = f.text.trim().toLowerCase();
+  const cleared = f.clearedSeq;
+  return (row: Row) => {
+    if (row.seq <= cleared) return false;
+    if (channels && !channels.has(row.channel)) return false;
+    if (isMarker(row)) return true;
+    if (row.msg_type === "status" && !f.showStatus) return false;
+    if (types && !types.has(row.msg_type)) return false;
+    if (text) {
+      return (
+        row.summary.toLowerCase().includes(text) ||
+        row.msg_type.toLowerCase().includes(text) ||
+        row.msg_id.toLowerCase().includes(text) ||
+        row.comm_id.toLowerCase().includes(text)
+      );
+    }
+    return true;
+  };
+}

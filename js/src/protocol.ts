@@ -1,0 +1,119 @@
+/** Decoding of Python -> browser custom messages and building of browser -> Python requests. */
+import type { Body, Row } from "./types";
+
+/** Bytes of one anywidget buffer (DataView, typed array or ArrayBuffer). */
+export function bufferBytes(buf: unknown): Uint8Array | null {
+  if (buf instanceof ArrayBuffer) return new Uint8Array(buf);
+  if (ArrayBuffer.isView(buf)) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return null;
+}
+
+const decoder = new TextDecoder("utf-8");
+
+/** Parse the JSON text in `buffers[0]`; `undefined` when absent or not JSON. */
+export function decodeJsonBuffer(buffers: unknown): unknown {
+  if (!Array.isArray(buffers) || buffers.length === 0) return undefined;
+  const bytes = bufferBytes(buffers[0]);
+  if (!bytes) return undefined;
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : v == null ? "" : String(v);
+}
+
+/** Lenient Row from whatever Python sent; `null` when it has no usable seq. */
+export function toRow(raw: unknown): Row | null {
+  if (!raw || typeof raw !== "object") return null;
+  const r = raw as Record<string, unknown>;
+  const seq = Number(r.seq);
+  if (!Number.isFinite(seq)) return null;
+  return {
+    seq,
+    msg_id: str(r.msg_id),
+    msg_type: str(r.msg_type) || "unknown",
+    channel: str(r.channel),
+    t: Number(r.t) || 0,
+    date: str(r.date),
+    session: str(r.session),
+    parent_id: str(r.parent_id),
+    parent_type: str(r.parent_type),
+    parent_session: str(r.parent_session),
+    parent_date: str(r.parent_date),
+    comm_id: str(r.comm_id),
+    summary: str(r.summary),
+    size: Number(r.size) || 0,
+    state: str(r.state),
+    mimes: Array.isArray(r.mimes) ? r.mimes.map(str) : [],
+    own: r.own === true,
+    code: str(r.code),
+  };
+}
+
+export function toRows(raw: unknown): Row[] {
+  if (!Array.isArray(raw)) return [];
+  const out: Row[] = [];
+  for (const item of raw) {
+    const row = toRow(item);
+    if (row) out.push(row);
+  }
+  return out;
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+export function toBodies(raw: unknown): Body[] {
+  if (!Array.isArray(raw)) return [];
+  const out: Body[] = [];
+  for (const item of raw) {
+    if (!item || typeof item !== "object") continue;
+    const b = item as Record<string, unknown>;
+    const seq = Number(b.seq);
+    if (!Number.isFinite(seq)) continue;
+    out.push({
+      seq,
+      header: obj(b.header),
+      parent_header: obj(b.parent_header),
+      metadata: obj(b.metadata),
+      content: obj(b.content),
+      buffers: Array.isArray(b.buffers) ? b.buffers.map(Number) : [],
+      truncated: b.truncated === true,
+    });
+  }
+  return out;
+}
+
+export type Incoming =
+  | { kind: "rows"; rows: Row[] }
+  | { kind: "history"; id: number; total: number; rows: Row[] }
+  | { kind: "bodies"; id: number; bodies: Body[] }
+  | { kind: "error"; id: number; message: string }
+  | { kind: "unknown" };
+
+/** Decode one custom message from Python. */
+export function decodeMessage(content: unknown, buffers: unknown): Incoming {
+  const c = obj(content);
+  switch (c.kind) {
+    case "rows":
+      return { kind: "rows", rows: toRows(decodeJsonBuffer(buffers)) };
+    case "history":
+      return {
+        kind: "history",
+        id: Number(c.id),
+        total: Number(c.total) || 0,
+        rows: toRows(decodeJsonBuffer(buffers)),
+      };
+    case "bodies":
+      return { kind: "bodies", id: Number(c.id), bodies: toBodies(decodeJsonBuffer(buffers)) };
+    case "error":
+      return { kind: "error", id: Number(c.id), message: str(c.message) };
+    default:
+      return { kind: "unknown" };
+  }
+}

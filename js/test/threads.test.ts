@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { makePredicate, NO_FILTERS } from "../src/filter";
+import { laneSegments } from "../src/lane";
+import { buildThreads, flattenThreads } from "../src/threads";
+import { row } from "./helpers";
+
+const exec = { parent_id: "req1", parent_type: "execute_request", parent_session: "sessA", parent_date: "2026-11-29T15:00:00Z" };
+
+const rows = [
+  row(1, { msg_type: "status", state: "busy", t: 1000, ...exec }),
+  row(2, { msg_type: "execute_input", code: "print('hi')\n1+1", summary: "print('hi')", ...exec }),
+  row(3, { msg_type: "stream", ...exec }),
+  row(4, { msg_type: "execute_result", mimes: ["text/plain"], ...exec }),
+  row(5, { msg_type: "status", state: "idle", t: 1250, ...exec }),
+  row(6, { msg_type: "comm_open", comm_id: "c1", summary: "jupyter.widget", parent_id: "req2", parent_type: "execute_request" }),
+  row(7, { msg_type: "restart", channel: "monitor", summary: "kernel restarted" }),
+  row(8, { msg_type: "comm_msg", comm_id: "c1", parent_id: "req3" }),
+  row(9, { msg_type: "status", state: "busy", t: 2000, parent_id: "req4", parent_type: "kernel_info_request" }),
+  row(10, { msg_type: "stream", parent_id: "req4", parent_type: "kernel_info_request" }),
+];
+
+describe("buildThreads", () => {
+  const threads = buildThreads(rows, makePredicate(NO_FILTERS));
+
+  it("groups by parent and by comm id, in order of first appearance", () => {
+    expect(threads.map((t) => t.key)).toEqual(["p:req1", "c:c1", "s:7", "p:req4"]);
+    expect(threads[0].rows.map((r) => r.seq)).toEqual([2, 3, 4]);
+    expect(threads[1].rows.map((r) => r.seq)).toEqual([6, 8]);
+    expect(threads[1].target).toBe("jupyter.widget");
+  });
+  it("builds placeholders from parent fields and keeps the execute_input code", () => {
+    expect(threads[0].head).toBeNull();
+    expect(threads[0].placeholder).toEqual({
+      msg_type: "execute_request",
+      session: "sessA",
+      date: "2026-11-29T15:00:00Z",
+    });
+    expect(threads[0].code).toBe("print('hi')\n1+1");
+  });
+  it("measures busy time from status rows, even hidden ones", () => {
+    expect(threads[0].busyMs).toBe(250);
+    expect(threads[0].busyOpen).toBe(false);
+    expect(threads[3].busyMs).toBeNull();
+    expect(threads[3].busyOpen).toBe(true);
+  });
+  it("uses a captured request as the head instead of a placeholder", () => {
+    const own = row(0, { msg_id: "req1", msg_type: "kernel_info_request", channel: "shell" });
+    const th = buildThreads([own, ...rows], makePredicate(NO_FILTERS));
+    expect(th[0].head?.seq).toBe(0);
+    expect(th[0].placeholder).toBeNull();
+  });
+  it("leaves out threads with nothing to list", () => {
+    const only = buildThreads([rows[0], rows[4]], makePredicate(NO_FILTERS));
+    expect(only).toEqual([]);
+  });
+  it("flattens to lines and honours collapsed threads", () => {
+    const lines = flattenThreads(threads, new Set(["c:c1"]));
+    expect(lines.map((l) => l.key)).toEqual(["p:req1", "r:2", "r:3", "r:4", "c:c1", "r:7", "p:req4", "r:10"]);
+  });
+  it("handles 100,000 rows quickly without recursion", () => {
+    const many = Array.from({ length: 100_000 }, (_, i) =>
+      row(i, { parent_id: `p${Math.floor(i / 10)}`, parent_type: "execute_request" }),
+    );
+    const t0 = performance.now();
+    const th = buildThreads(many, makePredicate(NO_FILTERS));
+    const lines = flattenThreads(th, new Set());
+    expect(th.length).toBe(10_000);
+    expect(lines.length).toBe(110_000);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+});
+
+describe("filters", () => {
+  it("hides status unless asked, honours cleared_seq, keeps markers", () => {
+    const p = makePredicate({ ...NO_FILTERS, clearedSeq: 2, types: ["stream"], text: "zzz" });
+    expect(p(rows[0])).toBe(false);
+    expect(p(rows[2])).toBe(false);
+    expect(p(rows[6])).toBe(true);
+    const q = makePredicate({ ...NO_FILTERS, showStatus: true });
+    expect(q(rows[0])).toBe(true);
+    const c = makePredicate({ ...NO_FILTERS, channels: ["shell"] });
+    expect(c(rows[6])).toBe(false);
+  });
+  it("matches text against summary, type, msg_id and comm_id", () => {
+    const p = (text: string) => makePredicate({ ...NO_FILTERS, text });
+    expect(p("PRINT")(rows[1])).toBe(true);
+    expect(p("comm_open")(rows[5])).toBe(true);
+    expect(p("m6")(rows[5])).toBe(true);
+    expect(p("c1")(rows[7])).toBe(true);
+    expect(p("nothing")(rows[7])).toBe(false);
+  });
+});
+
+describe("laneSegments", () => {
+  it("merges repeated states and closes segments", () => {
+    const st = [
+      row(1, { msg_type: "status", state: "busy", t: 100 }),
+      row(2, { msg_type: "status", state: "busy", t: 150 }),
+      row(3, { msg_type: "status", state: "idle", t: 300 }),
+      row(4, { msg_type: "status", state: "busy", t: 1000 }),
+    ];
+    const segs = laneSegments(st, 1100);
+    expect(segs.map((s) => [s.state, s.end - s.start, s.open])).toEqual([
+      ["busy", 200, false],
+      ["idle", 700, false],
+      ["busy", 100, true],
+    ]);
+  });
+  it("keeps only the most recent segments", () => {
+    const st = Array.from({ length: 1000 }, (_, i) =>
+      row(i, { msg_type: "status", state: i % 2 ? "idle" : "busy", t: i * 10 }),
+    );
+    const segs = laneSegments(st, 10_000, 200);
+    expect(segs.length).toBe(200);
+    expect(segs[199].start).toBe(9990);
+  });
+});
