@@ -71,7 +71,9 @@ class LossDetector:
         self._counters: dict[str, _Counter] = {}
         self.available: bool | None = None  # None until the first kernel message
 
-    def feed(self, message: Message) -> None:
+    def feed(self, message: Message, own: bool = False) -> None:
+        """Account for one message; ``own`` when it answers one of our requests (whose reply
+        we see, so it excuses nothing)."""
         match = _COUNTER_ID.match(message.msg_id)
         if match is None:
             if message.msg_type != "iopub_welcome":
@@ -87,7 +89,7 @@ class LossDetector:
             counter.low = min(counter.low, n)
             counter.high = max(counter.high, n)
             counter.seen += 1
-        if message.channel == "iopub" and message.parent_type.endswith("_request"):
+        if message.channel == "iopub" and message.parent_type.endswith("_request") and not own:
             counter.requests.add(message.parent_id)
 
     @property
@@ -295,8 +297,12 @@ class Capture:
                 self._set_state(self.state, "")
         message = self.log.add(channel, frames)
         self._last_activity = time.monotonic()
-        self._probe_due = channel == "iopub" and message.parent_id not in self.own_requests
-        self.loss.feed(message)
+        own = message.parent_id in self.own_requests
+        self._probe_due = channel == "iopub" and not own
+        lost = self.loss.lost
+        self.loss.feed(message, own)
+        if self.loss.lost != lost:
+            self.log.set_problem("lost", self.loss.lost)
         self._observe(message)
 
     def _observe(self, message: Message) -> None:
@@ -397,10 +403,15 @@ class Capture:
 
 
 def _process_exists(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie, killed but not yet reaped, is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc here: kill(0) is all we know
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"

@@ -269,11 +269,8 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
 
     def _sync_traits_locked(self, capture: Capture) -> None:
         stats = self._log.stats()
-        problems = stats["lost"] + stats["bad_signature"] + stats["malformed"] + stats["evicted"]
-        capture_loss = capture.loss.lost
-        if capture_loss != stats["lost"]:
-            self._log.set_problem("lost", capture_loss)
-        key = (capture.changes, self._log.last_seq, problems, capture_loss)
+        problems = stats["bad_signature"] + stats["malformed"] + stats["evicted"]
+        key = (capture.changes, self._log.last_seq, problems, stats["lost"])
         if key != self._synced:
             self._synced = key
             with self.hold_sync():

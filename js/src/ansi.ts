@@ -14,6 +14,7 @@ export function ansiToSafeHtml(text: string): string {
   return sanitizeAnsiHtml(converter.ansi_to_html(text));
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are control characters
 const ANSI_RE = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)/g;
 
 /** The text with escape sequences removed (for summaries and copying). */

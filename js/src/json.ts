@@ -71,7 +71,9 @@ export function safeStringify(value: unknown, opts: StringifyOptions = {}): Stri
       return;
     }
     if (depth >= maxDepth) {
-      push(isArr ? `[/* ${entries.length} items deeper */]` : `{/* ${entries.length} keys deeper */}`);
+      push(
+        isArr ? `[/* ${entries.length} items deeper */]` : `{/* ${entries.length} keys deeper */}`,
+      );
       truncated = true;
       return;
     }

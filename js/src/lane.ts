@@ -17,7 +17,11 @@ export const MAX_SEGMENTS = 200;
  * Segments from status rows in seq order: a new segment starts whenever the state changes.
  * Only the most recent `max` segments are returned.
  */
-export function laneSegments(statusRows: readonly Row[], now: number, max = MAX_SEGMENTS): Segment[] {
+export function laneSegments(
+  statusRows: readonly Row[],
+  now: number,
+  max = MAX_SEGMENTS,
+): Segment[] {
   const segs: Segment[] = [];
   for (const row of statusRows) {
     const state = row.state || "unknown";

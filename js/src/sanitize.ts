@@ -47,7 +47,8 @@ const URL_ATTRS = ["src", "href", "xlink:href", "poster", "data", "cite", "usema
 
 const SAFE_LINK = /^(https?:|mailto:|#)/i;
 const SAFE_DATA_IMAGE = /^data:image\/(png|jpe?g|gif|webp|bmp);/i;
-const BAD_CSS = /url\s*\(|image-set\s*\(|@import|expression\s*\(|behavio(u)?r\s*:|-moz-binding|javascript:/i;
+const BAD_CSS =
+  /url\s*\(|image-set\s*\(|@import|expression\s*\(|behavio(u)?r\s*:|-moz-binding|javascript:/i;
 
 let purifier: DOMPurify | null = null;
 
@@ -65,7 +66,9 @@ function scrub(node: Element): void {
       ((name === "href" || name === "xlink:href") && isLink(node) && SAFE_LINK.test(v)) ||
       (v.startsWith("#") && !v.includes(":")) ||
       (name === "src" && SAFE_DATA_IMAGE.test(v)) ||
-      ((name === "href" || name === "xlink:href") && node.localName === "image" && SAFE_DATA_IMAGE.test(v));
+      ((name === "href" || name === "xlink:href") &&
+        node.localName === "image" &&
+        SAFE_DATA_IMAGE.test(v));
     if (!ok) {
       node.removeAttribute(name);
       if (name !== "cite" && name !== "usemap") node.setAttribute("data-jpf-blocked", name);

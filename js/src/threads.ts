@@ -2,6 +2,10 @@
  * Threaded mode: rows nested under the request they answer (their parent_header), comm traffic
  * grouped by comm_id, markers and parentless rows on their own. A request whose own frames were
  * never seen (another client's) becomes a placeholder rebuilt from its children's parent_* fields.
+ *
+ * `ThreadIndex` is built incrementally (rows are added in seq order, the oldest can be dropped),
+ * so a live stream costs O(new rows), not O(all rows). `ThreadLines` maps the visible threads to
+ * list lines (a header per request/comm thread, then its rows) without materializing them.
  */
 import { isMarker } from "./filter";
 import type { Row } from "./types";
@@ -18,9 +22,9 @@ export interface Thread {
   kind: "request" | "comm" | "single";
   parentId: string;
   commId: string;
-  /** The request's own row, when it was captured. */
+  /** The request's own row, when it was captured (then no placeholder is shown). */
   head: Row | null;
-  /** The request rebuilt from parent headers, when its own row was not captured. */
+  /** The request rebuilt from parent headers (its children's parent_* fields). */
   placeholder: Placeholder | null;
   /** Code of the thread's execute_input, if any. */
   code: string;
@@ -44,7 +48,7 @@ function isComm(row: Row): boolean {
   return row.msg_type.startsWith("comm_") && row.comm_id !== "";
 }
 
-/** The thread a row belongs to. */
+/** The thread a row belongs to (before head promotion). */
 export function threadKeyOf(row: Row): string {
   if (isMarker(row)) return `s:${row.seq}`;
   if (isComm(row)) return `c:${row.comm_id}`;
@@ -52,51 +56,80 @@ export function threadKeyOf(row: Row): string {
   return `s:${row.seq}`;
 }
 
-/**
- * Build threads from rows in ascending seq. `include` decides which rows are listed; all rows
- * (also hidden status rows) count toward busy time and placeholders. Threads with no listed
- * row and no captured head are left out. Iterative, O(rows).
- */
-export function buildThreads(rows: readonly Row[], include: (row: Row) => boolean): Thread[] {
-  const parentIds = new Set<string>();
-  for (const row of rows) if (row.parent_id && !isMarker(row)) parentIds.add(row.parent_id);
-
-  const threads = new Map<string, Thread>();
-  const open = new Map<string, number>();
-  const get = (key: string, row: Row): Thread => {
-    let th = threads.get(key);
-    if (!th) {
-      const kind = key[0] === "p" ? "request" : key[0] === "c" ? "comm" : "single";
-      th = {
-        key,
-        kind,
-        parentId: kind === "request" ? key.slice(2) : "",
-        commId: kind === "comm" ? key.slice(2) : "",
-        head: null,
-        placeholder: null,
-        code: "",
-        target: "",
-        rows: [],
-        busyMs: null,
-        busyOpen: false,
-        firstSeq: row.seq,
-        firstT: row.t,
-      };
-      threads.set(key, th);
-    }
-    return th;
+function newThread(key: string, row: Row): Thread {
+  const kind = key[0] === "p" ? "request" : key[0] === "c" ? "comm" : "single";
+  return {
+    key,
+    kind,
+    parentId: kind === "request" ? key.slice(2) : "",
+    commId: kind === "comm" ? key.slice(2) : "",
+    head: null,
+    placeholder: null,
+    code: "",
+    target: "",
+    rows: [],
+    busyMs: null,
+    busyOpen: false,
+    firstSeq: row.seq,
+    firstT: row.t,
   };
+}
 
-  for (const row of rows) {
-    if (!isMarker(row) && row.msg_id && parentIds.has(row.msg_id)) {
-      const th = get(`p:${row.msg_id}`, row);
-      th.head = row;
-      if (row.seq < th.firstSeq) th.firstSeq = row.seq;
-      continue;
+export class ThreadIndex {
+  readonly threads = new Map<string, Thread>();
+  /** Threads in order of their first row. */
+  order: Thread[] = [];
+  private readonly busySince = new Map<string, number>();
+  /** Parentless single rows by msg_id: they become a thread's head if a reply names them. */
+  private readonly singles = new Map<string, Thread>();
+  private lastSeq = Number.NEGATIVE_INFINITY;
+  /** Bumped whenever threads or their rows change. */
+  version = 0;
+
+  constructor(readonly include: (row: Row) => boolean) {}
+
+  /** Add rows in ascending seq (rows not after the last one added are ignored). */
+  addAll(rows: readonly Row[]): void {
+    for (const row of rows) this.add(row);
+  }
+
+  add(row: Row): void {
+    if (row.seq <= this.lastSeq) return;
+    this.lastSeq = row.seq;
+    this.version++;
+    const marker = isMarker(row);
+    if (!marker && row.msg_id) {
+      const req = this.threads.get(`p:${row.msg_id}`);
+      if (req && !req.head) {
+        req.head = row;
+        req.placeholder = null;
+        return;
+      }
     }
-    const th = get(threadKeyOf(row), row);
+    const key = threadKeyOf(row);
+    let th = this.threads.get(key);
+    if (!th) {
+      const single = key[0] === "p" ? this.singles.get(key.slice(2)) : undefined;
+      if (single) {
+        // A reply names an earlier parentless row: that row is the request, heading this thread.
+        this.threads.delete(single.key);
+        this.singles.delete(key.slice(2));
+        single.head = single.rows[0] ?? null;
+        single.placeholder = null;
+        single.rows = [];
+        single.key = key;
+        single.kind = "request";
+        single.parentId = key.slice(2);
+        th = single;
+      } else {
+        th = newThread(key, row);
+        this.order.push(th);
+        if (th.kind === "single" && !marker && row.msg_id) this.singles.set(row.msg_id, th);
+      }
+      this.threads.set(key, th);
+    }
     if (th.kind === "request") {
-      if (!th.placeholder && row.parent_type) {
+      if (!th.placeholder && !th.head && row.parent_type) {
         th.placeholder = {
           msg_type: row.parent_type,
           session: row.parent_session,
@@ -106,44 +139,157 @@ export function buildThreads(rows: readonly Row[], include: (row: Row) => boolea
       if (row.msg_type === "execute_input" && !th.code) th.code = row.code;
       if (row.msg_type === "status") {
         if (row.state === "busy") {
-          if (!open.has(th.key)) open.set(th.key, row.t);
+          if (!this.busySince.has(key)) this.busySince.set(key, row.t);
+          th.busyOpen = true;
         } else if (row.state === "idle") {
-          const start = open.get(th.key);
+          const start = this.busySince.get(key);
           if (start !== undefined) {
             th.busyMs = (th.busyMs ?? 0) + Math.max(0, row.t - start);
-            open.delete(th.key);
+            this.busySince.delete(key);
+            th.busyOpen = false;
           }
         }
       }
     } else if (th.kind === "comm" && row.msg_type === "comm_open" && !th.target) {
       th.target = row.summary;
     }
-    if (include(row)) th.rows.push(row);
+    if (th.kind === "single" || this.include(row)) th.rows.push(row);
   }
-  for (const key of open.keys()) {
-    const th = threads.get(key);
-    if (th) th.busyOpen = true;
+
+  /** Forget rows with seq < `seq` (the oldest, dropped from the window). */
+  dropBefore(seq: number): void {
+    let emptied = false;
+    for (const th of this.order) {
+      if (th.firstSeq >= seq) break;
+      let k = 0;
+      while (k < th.rows.length && th.rows[k].seq < seq) k++;
+      if (th.kind === "single" && k) {
+        const id = th.rows[0].msg_id;
+        if (this.singles.get(id) === th) this.singles.delete(id);
+      }
+      if (k) th.rows.splice(0, k);
+      if (th.head && th.head.seq < seq) th.head = null;
+      if (!th.rows.length && !th.head && !this.busySince.has(th.key)) {
+        this.threads.delete(th.key);
+        emptied = true;
+      }
+    }
+    if (emptied) {
+      this.order = this.order.filter((th) => this.threads.get(th.key) === th);
+      this.version++;
+    }
   }
-  const out: Thread[] = [];
-  for (const th of threads.values()) {
-    if (th.head) th.placeholder = null;
-    if (th.rows.length || (th.head && include(th.head))) out.push(th);
+
+  /** The thread holding a row (as a member or as its head). */
+  threadOf(row: Row): Thread | undefined {
+    const asHead = row.msg_id ? this.threads.get(`p:${row.msg_id}`) : undefined;
+    if (asHead?.head === row) return asHead;
+    return this.threads.get(threadKeyOf(row));
   }
-  out.sort((a, b) => a.firstSeq - b.firstSeq);
-  return out;
+
+  /** Threads with something to list, in order. */
+  visible(): Thread[] {
+    return this.order.filter((th) =>
+      th.kind === "single"
+        ? th.rows.length > 0 && this.include(th.rows[0])
+        : th.rows.length > 0 || (th.head !== null && this.include(th.head)),
+    );
+  }
 }
 
-/** The visible lines: a header per request/comm thread, then its rows unless collapsed. */
-export function flattenThreads(threads: readonly Thread[], collapsed: ReadonlySet<string>): Line[] {
-  const lines: Line[] = [];
-  for (const th of threads) {
-    if (th.kind === "single") {
-      for (const row of th.rows) lines.push({ kind: "row", key: `r:${row.seq}`, row, thread: th, depth: 0 });
-      continue;
-    }
-    lines.push({ kind: "thread", key: th.key, thread: th });
-    if (collapsed.has(th.key)) continue;
-    for (const row of th.rows) lines.push({ kind: "row", key: `r:${row.seq}`, row, thread: th, depth: 1 });
+/**
+ * Build threads from rows in ascending seq. `include` decides which rows are listed; all rows
+ * (also hidden status rows) count toward busy time and placeholders. Threads with no listed
+ * row and no captured head are left out. Iterative, O(rows).
+ */
+export function buildThreads(rows: readonly Row[], include: (row: Row) => boolean): Thread[] {
+  const ix = new ThreadIndex(include);
+  ix.addAll(rows);
+  return ix.visible();
+}
+
+/** The list lines of some threads, computed on demand (prefix sums over line counts). */
+export class ThreadLines {
+  private readonly starts: number[] = [];
+  private readonly pos = new Map<string, number>();
+  readonly count: number;
+
+  constructor(
+    readonly threads: readonly Thread[],
+    readonly collapsed: ReadonlySet<string>,
+  ) {
+    let n = 0;
+    threads.forEach((th, i) => {
+      this.starts.push(n);
+      this.pos.set(th.key, i);
+      n += this.linesOf(th);
+    });
+    this.count = n;
   }
-  return lines;
+
+  private linesOf(th: Thread): number {
+    if (th.kind === "single") return th.rows.length;
+    return 1 + (this.collapsed.has(th.key) ? 0 : th.rows.length);
+  }
+
+  private threadIndexAt(i: number): number {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.starts[mid] <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  at(i: number): Line | undefined {
+    if (i < 0 || i >= this.count) return undefined;
+    const t = this.threadIndexAt(i);
+    const th = this.threads[t];
+    const off = i - this.starts[t];
+    if (th.kind === "single") {
+      const row = th.rows[off];
+      return { kind: "row", key: `r:${row.seq}`, row, thread: th, depth: 0 };
+    }
+    if (off === 0) return { kind: "thread", key: th.key, thread: th };
+    const row = th.rows[off - 1];
+    return { kind: "row", key: `r:${row.seq}`, row, thread: th, depth: 1 };
+  }
+
+  /** Index of a thread's header line (or of its first row, for a single), or -1. */
+  indexOfThread(key: string): number {
+    const t = this.pos.get(key);
+    return t === undefined ? -1 : this.starts[t];
+  }
+
+  /** Index of a row's line inside its thread, or -1 (not listed or collapsed). */
+  indexOfRow(th: Thread, seq: number): number {
+    const t = this.pos.get(th.key);
+    if (t === undefined) return -1;
+    if (th.kind !== "single" && this.collapsed.has(th.key)) return -1;
+    let lo = 0;
+    let hi = th.rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (th.rows[mid].seq < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    if (th.rows[lo]?.seq !== seq) return -1;
+    return this.starts[t] + (th.kind === "single" ? 0 : 1) + lo;
+  }
+
+  /** All lines (for tests and small inputs). */
+  all(): Line[] {
+    const out: Line[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.at(i) as Line);
+    return out;
+  }
+
+  /** Number of row lines (not headers). */
+  rowCount(): number {
+    let n = 0;
+    for (const th of this.threads) n += th.rows.length;
+    return n;
+  }
 }

@@ -49,7 +49,9 @@ describe("protocol", () => {
     expect(decodeJsonBuffer([enc("x").subarray(0, 2)])).toBeUndefined();
   });
   it("decodes messages leniently", () => {
-    const m = decodeMessage({ kind: "history", id: 3, total: 2 }, [enc([{ seq: 1 }, { nope: 1 }, 7])]);
+    const m = decodeMessage({ kind: "history", id: 3, total: 2 }, [
+      enc([{ seq: 1 }, { nope: 1 }, 7]),
+    ]);
     expect(m.kind).toBe("history");
     if (m.kind === "history") {
       expect(m.rows.length).toBe(1);

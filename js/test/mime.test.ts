@@ -25,7 +25,11 @@ describe("chooseMime", () => {
     );
   });
   it("orders the chooser and classifies kinds", () => {
-    expect(orderMimes(["text/plain", "x/y", "image/png"])).toEqual(["image/png", "text/plain", "x/y"]);
+    expect(orderMimes(["text/plain", "x/y", "image/png"])).toEqual([
+      "image/png",
+      "text/plain",
+      "x/y",
+    ]);
     expect(mimeKind("image/png")).toBe("image");
     expect(mimeKind("image/svg+xml")).toBe("svg");
     expect(mimeKind("text/html")).toBe("html");

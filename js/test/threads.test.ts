@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { makePredicate, NO_FILTERS } from "../src/filter";
 import { laneSegments } from "../src/lane";
-import { buildThreads, flattenThreads } from "../src/threads";
+import { buildThreads, ThreadIndex, ThreadLines } from "../src/threads";
 import { row } from "./helpers";
 
-const exec = { parent_id: "req1", parent_type: "execute_request", parent_session: "sessA", parent_date: "2026-11-29T15:00:00Z" };
+const exec = {
+  parent_id: "req1",
+  parent_type: "execute_request",
+  parent_session: "sessA",
+  parent_date: "2026-11-29T15:00:00Z",
+};
 
 const rows = [
   row(1, { msg_type: "status", state: "busy", t: 1000, ...exec }),
@@ -12,10 +17,22 @@ const rows = [
   row(3, { msg_type: "stream", ...exec }),
   row(4, { msg_type: "execute_result", mimes: ["text/plain"], ...exec }),
   row(5, { msg_type: "status", state: "idle", t: 1250, ...exec }),
-  row(6, { msg_type: "comm_open", comm_id: "c1", summary: "jupyter.widget", parent_id: "req2", parent_type: "execute_request" }),
+  row(6, {
+    msg_type: "comm_open",
+    comm_id: "c1",
+    summary: "jupyter.widget",
+    parent_id: "req2",
+    parent_type: "execute_request",
+  }),
   row(7, { msg_type: "restart", channel: "monitor", summary: "kernel restarted" }),
   row(8, { msg_type: "comm_msg", comm_id: "c1", parent_id: "req3" }),
-  row(9, { msg_type: "status", state: "busy", t: 2000, parent_id: "req4", parent_type: "kernel_info_request" }),
+  row(9, {
+    msg_type: "status",
+    state: "busy",
+    t: 2000,
+    parent_id: "req4",
+    parent_type: "kernel_info_request",
+  }),
   row(10, { msg_type: "stream", parent_id: "req4", parent_type: "kernel_info_request" }),
 ];
 
@@ -54,8 +71,17 @@ describe("buildThreads", () => {
     expect(only).toEqual([]);
   });
   it("flattens to lines and honours collapsed threads", () => {
-    const lines = flattenThreads(threads, new Set(["c:c1"]));
-    expect(lines.map((l) => l.key)).toEqual(["p:req1", "r:2", "r:3", "r:4", "c:c1", "r:7", "p:req4", "r:10"]);
+    const lines = new ThreadLines(threads, new Set(["c:c1"])).all();
+    expect(lines.map((l) => l.key)).toEqual([
+      "p:req1",
+      "r:2",
+      "r:3",
+      "r:4",
+      "c:c1",
+      "r:7",
+      "p:req4",
+      "r:10",
+    ]);
   });
   it("handles 100,000 rows quickly without recursion", () => {
     const many = Array.from({ length: 100_000 }, (_, i) =>
@@ -63,10 +89,63 @@ describe("buildThreads", () => {
     );
     const t0 = performance.now();
     const th = buildThreads(many, makePredicate(NO_FILTERS));
-    const lines = flattenThreads(th, new Set());
+    const lines = new ThreadLines(th, new Set());
     expect(th.length).toBe(10_000);
-    expect(lines.length).toBe(110_000);
+    expect(lines.count).toBe(110_000);
+    expect(lines.at(11)?.key).toBe("p:p1");
+    expect(lines.at(12)?.key).toBe("r:10");
     expect(performance.now() - t0).toBeLessThan(1000);
+  });
+});
+
+describe("ThreadIndex (incremental)", () => {
+  it("matches a batch build when rows arrive one by one", () => {
+    const ix = new ThreadIndex(makePredicate(NO_FILTERS));
+    for (const r of rows) ix.add(r);
+    expect(ix.visible().map((t) => [t.key, t.rows.length, t.busyMs])).toEqual(
+      buildThreads(rows, makePredicate(NO_FILTERS)).map((t) => [t.key, t.rows.length, t.busyMs]),
+    );
+  });
+  it("promotes a parentless row to head when a reply names it, keeping its place", () => {
+    const ix = new ThreadIndex(makePredicate(NO_FILTERS));
+    ix.add(row(1, { msg_id: "q", msg_type: "kernel_info_request", channel: "shell" }));
+    ix.add(row(2, { msg_type: "stream" }));
+    ix.add(
+      row(3, {
+        msg_type: "kernel_info_reply",
+        channel: "shell",
+        parent_id: "q",
+        parent_type: "kernel_info_request",
+      }),
+    );
+    const v = ix.visible();
+    expect(v.map((t) => t.key)).toEqual(["p:q", "s:2"]);
+    expect(v[0].head?.seq).toBe(1);
+    expect(v[0].rows.map((r) => r.seq)).toEqual([3]);
+    expect(ix.threadOf(v[0].head as never)?.key).toBe("p:q");
+  });
+  it("drops the oldest rows and empty threads", () => {
+    const ix = new ThreadIndex(makePredicate(NO_FILTERS));
+    ix.addAll(rows);
+    ix.dropBefore(4);
+    const v = ix.visible();
+    expect(v.map((t) => t.key)).toEqual(["p:req1", "c:c1", "s:7", "p:req4"]);
+    expect(v[0].rows.map((r) => r.seq)).toEqual([4]);
+    ix.dropBefore(7);
+    expect(ix.visible().map((t) => t.key)).toEqual(["c:c1", "s:7", "p:req4"]);
+    const lines = new ThreadLines(ix.visible(), new Set());
+    expect(lines.indexOfRow(ix.visible()[2], 10)).toBe(4);
+    expect(lines.indexOfThread("p:req4")).toBe(3);
+  });
+  it("costs little per added row", () => {
+    const ix = new ThreadIndex(makePredicate(NO_FILTERS));
+    const t0 = performance.now();
+    for (let i = 0; i < 100_000; i++) {
+      ix.add(row(i, { parent_id: `p${Math.floor(i / 10)}`, parent_type: "execute_request" }));
+      if (i % 250 === 249 && i > 50_000) ix.dropBefore(i - 50_000);
+    }
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(ix.visible().length).toBeLessThanOrEqual(5001);
   });
 });
 

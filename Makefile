@@ -1,0 +1,45 @@
+# The two commands in the README: `make demo` and `make test`. Both set up what they need.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.jpf-installed
+
+.PHONY: demo test lint js-check js-test chromium screenshot benchmarks
+
+# Python environment and the package, installed editable; installing runs the js/ build.
+$(STAMP): pyproject.toml js/package.json js/package-lock.json
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# The bundle is rebuilt on every run: esbuild takes well under a second.
+jpf_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/build.mjs)
+	cd js && npm run --silent build
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+demo: jpf_widget/static/widget.js
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --allow-root --no-browser \
+		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/demo.ipynb
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check jpf_widget tests benchmarks
+	$(VENV)/bin/ruff format --check jpf_widget tests benchmarks
+	$(VENV)/bin/mypy
+
+js-check: $(STAMP)
+	cd js && npm run --silent check
+
+js-test: $(STAMP)
+	cd js && npm test --silent
+
+test: jpf_widget/static/widget.js chromium lint js-check js-test
+	$(PY) -m pytest
+
+screenshot: jpf_widget/static/widget.js chromium
+	JPF_SCREENSHOTS=notebooks $(PY) -m pytest tests/e2e -k jupyterlab
+
+benchmarks: jpf_widget/static/widget.js chromium
+	$(PY) -m benchmarks

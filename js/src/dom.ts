@@ -1,0 +1,51 @@
+/** Tiny DOM helpers: elements with text only (never innerHTML from untrusted input). */
+
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | undefined> = {},
+  ...children: (Node | string | null | undefined | false)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined) continue;
+    if (k === "class") el.className = v;
+    else el.setAttribute(k, v);
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === "string" ? document.createTextNode(c) : c);
+  }
+  return el;
+}
+
+/** Copy text to the clipboard when the page allows it; resolves to whether it worked. */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    if (typeof navigator !== "undefined" && navigator.clipboard?.writeText) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    // Not allowed (insecure context, no permission): fall through.
+  }
+  return false;
+}
+
+/** A small button that copies `text()` and flashes the outcome. */
+export function copyButton(text: () => string, role?: string, label = "copy"): HTMLButtonElement {
+  const b = h(
+    "button",
+    { class: "jpf-copy", type: "button", "data-role": role, title: "Copy" },
+    label,
+  );
+  b.addEventListener("click", (ev) => {
+    ev.stopPropagation();
+    void copyText(text()).then((ok) => {
+      b.textContent = ok ? "copied" : "copy failed";
+      setTimeout(() => {
+        b.textContent = label;
+      }, 1200);
+    });
+  });
+  return b;
+}

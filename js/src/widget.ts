@@ -1,0 +1,1007 @@
+/**
+ * jpf_widget's view: the anywidget entry. Wires the model (traits, custom messages) to the
+ * header, the filters, the status lane and the virtualized message list. See ../README.md.
+ */
+import { copyButton, h } from "./dom";
+import { type Filters, isMarker, makePredicate } from "./filter";
+import { laneSegments } from "./lane";
+import { LruMap } from "./lru";
+import { decodeMessage } from "./protocol";
+import { renderBody, renderRaw } from "./render";
+import { lowerBound, RowStore } from "./store";
+import { type Line, type Thread, ThreadIndex, ThreadLines } from "./threads";
+import { formatBytes, formatDuration, formatIsoTime, formatTime, shortId } from "./time";
+import type { Body, Counters, Model, Row, ViewMode } from "./types";
+import { VIEW_MODES } from "./types";
+import { type ListSource, VirtualList } from "./virtual-list";
+
+const ROW_HEIGHT = 22;
+const BODY_CACHE = 2000;
+const BODY_CACHE_BYTES = 64 * 1024 * 1024;
+/** Bodies of on-screen rows up to this size are fetched ahead of a click. */
+const PREFETCH_MAX_SIZE = 256 * 1024;
+const STATUS_KEEP = 2000;
+const BODY_RETRY_MS = 10_000;
+
+interface ModelState {
+  nextId: number;
+  bodies: LruMap<number, Body>;
+}
+
+const states = new WeakMap<Model, ModelState>();
+
+function stateOf(model: Model): ModelState {
+  let s = states.get(model);
+  if (!s) {
+    s = { nextId: 1, bodies: new LruMap(BODY_CACHE, BODY_CACHE_BYTES) };
+    states.set(model, s);
+  }
+  return s;
+}
+
+function asString(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+function asList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}
+
+function asObj(v: unknown): Record<string, unknown> {
+  return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+const STATUS_WORDS: Record<string, string> = {
+  connecting: "connecting",
+  connected: "connected",
+  unresponsive: "unresponsive",
+  restarting: "restarting",
+  dead: "dead",
+  closed: "closed",
+  failed: "failed",
+};
+
+class MonitorView {
+  private readonly root: HTMLDivElement;
+  private readonly store = new RowStore();
+  private readonly bodies: LruMap<number, Body>;
+  private readonly shared: ModelState;
+  private statusRows: Row[] = [];
+  private typeCounts = new Map<string, number>();
+  private channelCounts = new Map<string, number>();
+  /** Rows the list shows (list modes), ascending seq. */
+  private shown: Row[] = [];
+  /** Threaded mode's incremental index (null outside threaded mode) and its lines. */
+  private threadIx: ThreadIndex | null = null;
+  private threadLines: ThreadLines | null = null;
+  private predicate: (row: Row) => boolean = () => true;
+  private filters: Filters = {
+    types: [],
+    channels: [],
+    text: "",
+    showStatus: false,
+    clearedSeq: -1,
+  };
+  private mode: ViewMode = "rendered";
+  private paused = false;
+  private pendingWhilePaused = 0;
+  private readonly expanded = new Set<number>();
+  private readonly rowMode = new Map<number, "raw" | "rendered">();
+  private readonly mimeChoice = new Map<number, string>();
+  private readonly collapsed = new Set<string>();
+  private readonly pendingBodies = new Map<number, number>();
+  private bodyTimer = 0;
+  private lastRowsAt = 0;
+  private textTimer = 0;
+  private laneTimer = 0;
+  private chromeFrame = 0;
+  private chromeDirty = { header: true, counters: true, chips: true, lane: true };
+  private historyAsked = false;
+  private readonly list: VirtualList;
+  private readonly cleanups: (() => void)[] = [];
+
+  // DOM parts
+  private readonly el = {
+    status: h("span", { class: "jpf-status", "data-role": "status" }),
+    detail: h("div", { class: "jpf-detail-text", "data-role": "status-detail" }),
+    kernelId: h("code", { class: "jpf-kid", "data-role": "kernel-id" }),
+    kernelInfo: h("span", { class: "jpf-kinfo", "data-role": "kernel-info" }),
+    connection: h("span", { class: "jpf-conn", "data-role": "connection" }),
+    counters: h("div", { class: "jpf-counters" }),
+    modes: h("div", { class: "jpf-modes", role: "group", "aria-label": "view mode" }),
+    pause: h("button", { type: "button", "data-role": "pause", class: "jpf-btn" }),
+    clear: h(
+      "button",
+      {
+        type: "button",
+        "data-role": "clear",
+        class: "jpf-btn",
+        title: "Hide the rows captured so far",
+      },
+      "Clear",
+    ),
+    showStatus: h("input", { type: "checkbox", "data-role": "show-status" }),
+    filterText: h("input", {
+      type: "search",
+      "data-role": "filter-text",
+      placeholder: "filter: text, msg_id, comm_id…",
+      "aria-label": "filter text",
+    }),
+    channels: h("div", { class: "jpf-chips jpf-channel-chips" }),
+    types: h("div", { class: "jpf-chips jpf-type-chips" }),
+    lane: h("div", { class: "jpf-lane", "data-role": "status-lane", title: "kernel busy/idle" }),
+    laneLabel: h("span", { class: "jpf-lane-label" }),
+    scroller: h("div", { class: "jpf-list", "data-role": "list", tabindex: "-1" }),
+    jump: h(
+      "button",
+      { type: "button", class: "jpf-jump", "data-role": "jump-latest" },
+      "↓ jump to latest",
+    ),
+    pausedNote: h("span", { class: "jpf-paused-note" }),
+    empty: h("div", { class: "jpf-empty" }),
+  };
+
+  constructor(
+    private readonly model: Model,
+    host: HTMLElement,
+  ) {
+    this.shared = stateOf(model);
+    this.bodies = this.shared.bodies;
+    this.root = h("div", { class: "jpf-monitor", tabindex: "0" });
+    this.buildDom();
+    host.append(this.root);
+    const source: ListSource = {
+      count: () => (this.mode === "threaded" ? this.lines().count : this.shown.length),
+      keyAt: (i) =>
+        this.mode === "threaded" ? (this.lines().at(i)?.key ?? "") : `r:${this.shown[i].seq}`,
+      indexOf: (key) => this.indexOfKey(key),
+      stampAt: (i) => this.stampAt(i),
+      build: (i) => this.buildItem(i),
+      arrange: (items) => this.arrange(items),
+    };
+    this.list = new VirtualList(this.el.scroller, source, ROW_HEIGHT, 8);
+    this.list.onFollowChange = (f) => {
+      this.el.jump.hidden = f;
+    };
+    this.list.onRendered = () => this.requestVisibleBodies();
+    this.el.jump.hidden = true;
+    this.readAllTraits();
+    this.listen();
+    this.askHistory();
+    this.scheduleChrome();
+    this.list.schedule();
+    this.laneTimer = window.setInterval(() => {
+      this.chromeDirty.lane = true;
+      this.scheduleChrome();
+    }, 1000);
+  }
+
+  // ---------------------------------------------------------------- model wiring
+
+  private on(event: string, cb: (a?: unknown, b?: unknown) => void): void {
+    this.model.on(event, cb);
+    this.cleanups.push(() => this.model.off(event, cb));
+  }
+
+  private listen(): void {
+    this.on("msg:custom", (content?: unknown, buffers?: unknown) =>
+      this.onMessage(content, buffers),
+    );
+    for (const name of [
+      "status",
+      "status_detail",
+      "kernel_id",
+      "connection",
+      "kernel_info",
+      "target",
+    ]) {
+      this.on(`change:${name}`, () => {
+        this.chromeDirty.header = true;
+        this.scheduleChrome();
+      });
+    }
+    this.on("change:counters", () => {
+      this.chromeDirty.counters = true;
+      this.chromeDirty.chips = true;
+      this.scheduleChrome();
+    });
+    this.on("change:view", () => this.setMode(this.readMode()));
+    for (const name of [
+      "filter_types",
+      "filter_channels",
+      "filter_text",
+      "show_status",
+      "cleared_seq",
+    ]) {
+      this.on(`change:${name}`, () => this.readFilters());
+    }
+    this.on("change:paused", () => this.setPaused(this.model.get("paused") === true));
+  }
+
+  private save(name: string, value: unknown): void {
+    this.model.set(name, value);
+    this.model.save_changes();
+  }
+
+  private askHistory(): void {
+    this.historyAsked = true;
+    this.model.send({ kind: "history", id: this.shared.nextId++ });
+  }
+
+  private onMessage(content: unknown, buffers: unknown): void {
+    const msg = decodeMessage(content, buffers);
+    if (msg.kind === "rows" || msg.kind === "history") this.addRows(msg.rows);
+    else if (msg.kind === "bodies") this.addBodies(msg.bodies);
+    else if (msg.kind === "error") {
+      // A request that could not be answered: allow a retry later.
+      this.pendingBodies.clear();
+    }
+  }
+
+  private readMode(): ViewMode {
+    const v = asString(this.model.get("view"));
+    return (VIEW_MODES as readonly string[]).includes(v) ? (v as ViewMode) : "rendered";
+  }
+
+  private readAllTraits(): void {
+    this.mode = this.readMode();
+    this.paused = this.model.get("paused") === true;
+    this.readFilters(false);
+    this.root.dataset.view = this.mode;
+  }
+
+  private readFilters(apply = true): void {
+    const m = this.model;
+    const cleared = Number(m.get("cleared_seq"));
+    this.filters = {
+      types: asList(m.get("filter_types")),
+      channels: asList(m.get("filter_channels")),
+      text: asString(m.get("filter_text")),
+      showStatus: m.get("show_status") === true,
+      clearedSeq: Number.isFinite(cleared) ? cleared : -1,
+    };
+    this.predicate = makePredicate(this.filters);
+    // Do not overwrite what the user is typing (focused, or a debounced save still pending).
+    if (document.activeElement !== this.el.filterText && !this.textTimer) {
+      this.el.filterText.value = this.filters.text;
+    }
+    this.el.showStatus.checked = this.filters.showStatus;
+    this.chromeDirty.chips = true;
+    this.chromeDirty.counters = true;
+    if (apply) {
+      this.refilter();
+      this.scheduleChrome();
+    }
+  }
+
+  // ---------------------------------------------------------------- data
+
+  private addRows(rows: Row[]): void {
+    if (!rows.length) return;
+    const res = this.store.add(rows);
+    if (!res.added.length && !res.dropped) return;
+    this.lastRowsAt = performance.now();
+    for (const r of res.added) {
+      this.typeCounts.set(r.msg_type, (this.typeCounts.get(r.msg_type) ?? 0) + 1);
+      this.channelCounts.set(r.channel, (this.channelCounts.get(r.channel) ?? 0) + 1);
+      if (r.msg_type === "status") this.statusRows.push(r);
+    }
+    if (res.merged) this.statusRows.sort((a, b) => a.seq - b.seq);
+    if (this.statusRows.length > STATUS_KEEP * 1.5)
+      this.statusRows = this.statusRows.slice(-STATUS_KEEP);
+    this.chromeDirty.counters = true;
+    this.chromeDirty.chips = true;
+    this.chromeDirty.lane = true;
+    this.scheduleChrome();
+    if (this.paused) {
+      this.pendingWhilePaused += res.added.length;
+      return;
+    }
+    if (res.merged) {
+      this.refilter();
+      return;
+    }
+    let removed = 0;
+    if (res.dropped) {
+      const first = this.store.firstSeq;
+      removed = lowerBound(this.shown, first);
+      if (removed) this.shown.splice(0, removed);
+    }
+    for (const r of res.added) if (this.predicate(r)) this.shown.push(r);
+    if (this.threadIx) {
+      this.threadIx.addAll(res.added);
+      if (res.dropped) this.threadIx.dropBefore(this.store.firstSeq);
+      this.threadLines = null;
+    } else this.list.shiftUp(removed);
+    this.list.schedule();
+  }
+
+  private addBodies(bodies: Body[]): void {
+    for (const b of bodies) {
+      this.pendingBodies.delete(b.seq);
+      const row = this.rowBySeq(b.seq);
+      this.bodies.set(b.seq, b, row ? row.size : 1024);
+      if (this.expanded.has(b.seq)) this.list.invalidate(`r:${b.seq}`);
+    }
+  }
+
+  private rowBySeq(seq: number): Row | undefined {
+    const rows = this.store.rows;
+    const i = lowerBound(rows, seq);
+    return rows[i]?.seq === seq ? rows[i] : undefined;
+  }
+
+  private refilter(): void {
+    if (this.paused) return;
+    this.shown = this.store.rows.filter(this.predicate);
+    if (this.mode === "threaded") this.rebuildThreads();
+    this.list.invalidate();
+    this.chromeDirty.counters = true;
+    this.scheduleChrome();
+  }
+
+  private rebuildThreads(): void {
+    this.threadIx = new ThreadIndex(this.predicate);
+    this.threadIx.addAll(this.store.rows);
+    this.threadLines = null;
+    this.list.invalidate();
+  }
+
+  /** The threaded lines, recomputed (O(threads)) at most once per change. */
+  private lines(): ThreadLines {
+    if (!this.threadIx) this.rebuildThreads();
+    if (!this.threadLines)
+      this.threadLines = new ThreadLines(this.threadIx?.visible() ?? [], this.collapsed);
+    return this.threadLines;
+  }
+
+  private relines(): void {
+    this.threadLines = null;
+    this.list.invalidate();
+  }
+
+  private indexOfKey(key: string): number {
+    if (this.mode === "threaded") {
+      const lines = this.lines();
+      if (!key.startsWith("r:")) return lines.indexOfThread(key);
+      const row = this.rowBySeq(Number(key.slice(2)));
+      const th = row && this.threadIx?.threadOf(row);
+      return th ? lines.indexOfRow(th, row.seq) : -1;
+    }
+    if (!key.startsWith("r:")) return -1;
+    const seq = Number(key.slice(2));
+    const i = lowerBound(this.shown, seq);
+    return this.shown[i]?.seq === seq ? i : -1;
+  }
+
+  // ---------------------------------------------------------------- modes, pause, bodies
+
+  private setMode(mode: ViewMode): void {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    this.root.dataset.view = mode;
+    this.list.extras.clear();
+    if (mode === "threaded") this.rebuildThreads();
+    else {
+      this.threadIx = null;
+      this.threadLines = null;
+    }
+    this.list.invalidate();
+    this.chromeDirty.header = true;
+    this.chromeDirty.counters = true;
+    this.scheduleChrome();
+  }
+
+  private chooseMode(mode: ViewMode): void {
+    this.setMode(mode);
+    if (asString(this.model.get("view")) !== mode) this.save("view", mode);
+  }
+
+  private setPaused(p: boolean): void {
+    if (p === this.paused) return;
+    this.paused = p;
+    if (!p) {
+      this.pendingWhilePaused = 0;
+      this.refilter();
+    }
+    this.chromeDirty.header = true;
+    this.scheduleChrome();
+  }
+
+  private requestVisibleBodies(): void {
+    if (this.bodyTimer) return;
+    this.bodyTimer = window.setTimeout(() => {
+      this.bodyTimer = 0;
+      const [first, last] = this.list.range;
+      const now = performance.now();
+      const want: number[] = [];
+      // While the list follows a live tail, rows fly by: fetch only what the user opened.
+      const onlyOpened = this.list.following && now - this.lastRowsAt < 500;
+      const consider = (row: Row, force: boolean) => {
+        if (isMarker(row) || this.bodies.has(row.seq)) return;
+        if (!force && (onlyOpened || this.mode === "threaded" || row.size > PREFETCH_MAX_SIZE)) {
+          return;
+        }
+        const asked = this.pendingBodies.get(row.seq);
+        if (asked !== undefined && now - asked < BODY_RETRY_MS) return;
+        want.push(row.seq);
+      };
+      for (let i = first; i <= last && want.length < 200; i++) {
+        const row = this.mode === "threaded" ? this.lineRow(i) : this.shown[i];
+        if (row) consider(row, this.expanded.has(row.seq));
+      }
+      if (!want.length) return;
+      for (const s of want) this.pendingBodies.set(s, now);
+      if (this.pendingBodies.size > 5000) this.pendingBodies.clear();
+      this.model.send({ kind: "bodies", id: this.shared.nextId++, seqs: want });
+    }, 100);
+  }
+
+  private lineRow(i: number): Row | undefined {
+    const line = this.lines().at(i);
+    if (!line) return undefined;
+    return line.kind === "row" ? line.row : (line.thread.head ?? undefined);
+  }
+
+  // ---------------------------------------------------------------- list items
+
+  private detailMode(seq: number): "raw" | "rendered" {
+    return this.rowMode.get(seq) ?? (this.mode === "raw" ? "raw" : "rendered");
+  }
+
+  private stampAt(i: number): string {
+    let row: Row | undefined;
+    let extra = "";
+    if (this.mode === "threaded") {
+      const line = this.lines().at(i);
+      if (!line) return "";
+      if (line.kind === "thread") {
+        const th = line.thread;
+        return `t|${th.rows.length}|${th.busyMs}|${th.busyOpen}|${this.collapsed.has(th.key)}|${th.code.length}|${th.target}`;
+      }
+      row = line.row;
+      extra = `|${line.depth}`;
+    } else row = this.shown[i];
+    if (!row) return "";
+    if (!this.expanded.has(row.seq)) return `c${extra}`;
+    return `e|${this.detailMode(row.seq)}|${this.bodies.has(row.seq)}${extra}`;
+  }
+
+  private buildItem(i: number): HTMLElement {
+    if (this.mode === "threaded") {
+      const line = this.lines().at(i) as Line;
+      if (line.kind === "thread") return this.buildThreadHead(line.thread);
+      return this.buildRow(line.row, line.depth);
+    }
+    return this.buildRow(this.shown[i], 0);
+  }
+
+  private buildRow(row: Row, depth: number): HTMLElement {
+    const attrs = {
+      "data-role": "row",
+      "data-seq": String(row.seq),
+      "data-msg-type": row.msg_type,
+      "data-channel": row.channel,
+    };
+    if (isMarker(row)) {
+      return h(
+        "div",
+        { ...attrs, class: `jpf-row jpf-marker jpf-marker-${row.msg_type}`, title: row.date },
+        h("span", { class: "jpf-time" }, formatTime(row.t)),
+        h(
+          "span",
+          { class: "jpf-marker-text" },
+          `${row.msg_type}${row.summary ? `: ${row.summary}` : ""}`,
+        ),
+      );
+    }
+    const open = this.expanded.has(row.seq);
+    const el = h("div", {
+      ...attrs,
+      class: `jpf-row${open ? " jpf-expanded" : ""}${depth ? " jpf-nested" : ""}${row.own ? " jpf-own" : ""}`,
+    });
+    const line = h(
+      "div",
+      { class: "jpf-line", title: `${row.msg_type} ${row.msg_id}` },
+      h("span", { class: "jpf-caret" }, open ? "▾" : "▸"),
+      h("span", { class: "jpf-time" }, formatTime(row.t)),
+      h("span", { class: `jpf-chan jpf-chan-${row.channel}` }, row.channel),
+      h("span", { class: `jpf-type jpf-type-${row.msg_type}` }, row.msg_type),
+      row.msg_type === "status" ? h("span", { class: "jpf-dot", "data-state": row.state }) : null,
+      h("span", { class: "jpf-summary" }, row.summary),
+      h("span", { class: "jpf-size" }, formatBytes(row.size)),
+    );
+    el.append(line);
+    if (open) el.append(this.buildDetail(row));
+    return el;
+  }
+
+  private buildDetail(row: Row): HTMLElement {
+    const mode = this.detailMode(row.seq);
+    const body = this.bodies.get(row.seq);
+    const toggle = h(
+      "button",
+      { type: "button", class: "jpf-btn jpf-small", "data-role": "toggle-raw" },
+      mode === "raw" ? "show rendered" : "show raw",
+    );
+    toggle.addEventListener("click", (ev) => {
+      ev.stopPropagation();
+      this.rowMode.set(row.seq, mode === "raw" ? "rendered" : "raw");
+      this.list.invalidate(`r:${row.seq}`);
+    });
+    const bar = h(
+      "div",
+      { class: "jpf-detail-bar" },
+      toggle,
+      h("span", { class: "jpf-note" }, ` msg_id ${row.msg_id}`),
+      row.parent_id
+        ? h("span", { class: "jpf-note" }, ` · parent ${row.parent_type} ${row.parent_id}`)
+        : null,
+    );
+    const detail = h("div", { class: "jpf-detail" }, bar);
+    if (!body) {
+      detail.append(h("div", { class: "jpf-note jpf-loading" }, "loading body…"));
+    } else {
+      try {
+        detail.append(
+          mode === "raw"
+            ? renderRaw(body)
+            : renderBody(row, body, {
+                mimeChoice: this.mimeChoice,
+                onResize: () => this.list.schedule(),
+              }),
+        );
+      } catch (err) {
+        detail.append(h("div", { class: "jpf-note jpf-warn" }, `could not render: ${String(err)}`));
+      }
+    }
+    // Images load asynchronously: measure again when they do.
+    for (const img of detail.querySelectorAll("img"))
+      img.addEventListener("load", () => this.list.schedule(), { once: true });
+    return detail;
+  }
+
+  private buildThreadHead(th: Thread): HTMLElement {
+    const closed = this.collapsed.has(th.key);
+    const bits: (Node | string | null)[] = [h("span", { class: "jpf-caret" }, closed ? "▸" : "▾")];
+    if (th.kind === "comm") {
+      bits.push(
+        h("span", { class: "jpf-type" }, "comm"),
+        h(
+          "span",
+          { class: "jpf-summary" },
+          `${th.target || "(target unknown)"} · ${shortId(th.commId)}`,
+        ),
+      );
+    } else if (th.head) {
+      const r = th.head;
+      bits.push(
+        h("span", { class: "jpf-time" }, formatTime(r.t)),
+        h("span", { class: "jpf-type" }, r.msg_type),
+        h("span", { class: "jpf-summary" }, r.summary),
+      );
+    } else {
+      const p = th.placeholder;
+      const firstLine = th.code.split("\n", 1)[0];
+      bits.push(
+        h(
+          "span",
+          {
+            class: "jpf-placeholder",
+            "data-role": "placeholder",
+            title: th.code || "request seen only through its replies",
+          },
+          h("span", { class: "jpf-time" }, p?.date ? formatIsoTime(p.date) : ""),
+          h("span", { class: "jpf-type" }, p?.msg_type || "request"),
+          p?.session ? h("span", { class: "jpf-note" }, `session ${shortId(p.session)}`) : null,
+          th.rows.some((r) => r.own)
+            ? h("span", { class: "jpf-note" }, "(the monitor's own)")
+            : null,
+          firstLine ? h("code", { class: "jpf-code-inline" }, firstLine) : null,
+        ),
+      );
+    }
+    const busy = th.busyOpen
+      ? "busy…"
+      : th.busyMs !== null
+        ? `busy ${formatDuration(th.busyMs)}`
+        : "";
+    bits.push(
+      h(
+        "span",
+        { class: "jpf-thread-meta" },
+        `${th.rows.length} msg${th.rows.length === 1 ? "" : "s"}${busy ? ` · ${busy}` : ""}`,
+      ),
+    );
+    return h("div", { class: "jpf-thread-head", "data-thread-key": th.key }, ...bits);
+  }
+
+  private arrange(items: { index: number; el: HTMLElement }[]): Node[] {
+    if (this.mode !== "threaded") return items.map((x) => x.el);
+    const out: Node[] = [];
+    let group: HTMLElement | null = null;
+    let groupKey = "";
+    for (const { index, el } of items) {
+      const th = (this.lines().at(index) as Line).thread;
+      if (th.kind === "single") {
+        group = null;
+        out.push(el);
+        continue;
+      }
+      if (!group || groupKey !== th.key) {
+        group = h("div", {
+          class: "jpf-thread",
+          "data-role": "thread",
+          "data-parent-id": th.parentId,
+          "data-comm-id": th.commId || undefined,
+        });
+        groupKey = th.key;
+        out.push(group);
+      }
+      group.append(el);
+    }
+    return out;
+  }
+
+  private onListClick = (ev: MouseEvent) => {
+    const target = ev.target as HTMLElement;
+    if (target.closest(".jpf-detail")) return;
+    const head = target.closest<HTMLElement>(".jpf-thread-head");
+    if (head?.dataset.threadKey) {
+      const key = head.dataset.threadKey;
+      if (this.collapsed.has(key)) this.collapsed.delete(key);
+      else this.collapsed.add(key);
+      this.relines();
+      return;
+    }
+    const rowEl = target.closest<HTMLElement>("[data-role=row]");
+    if (!rowEl || rowEl.classList.contains("jpf-marker")) return;
+    const seq = Number(rowEl.dataset.seq);
+    if (this.expanded.has(seq)) {
+      this.expanded.delete(seq);
+      this.list.extras.delete(`r:${seq}`);
+    } else {
+      this.expanded.add(seq);
+      if (!this.bodies.has(seq)) {
+        this.pendingBodies.delete(seq);
+        this.requestVisibleBodies();
+      }
+    }
+    this.list.invalidate(`r:${seq}`);
+  };
+
+  // ---------------------------------------------------------------- chrome (header, filters, lane)
+
+  private buildDom(): void {
+    const e = this.el;
+    for (const m of VIEW_MODES) {
+      const b = h(
+        "button",
+        {
+          type: "button",
+          class: "jpf-btn jpf-mode",
+          "data-role": "mode",
+          "data-mode": m,
+          title: `${m} (${m[0]} or ${VIEW_MODES.indexOf(m) + 1})`,
+        },
+        m,
+      );
+      b.addEventListener("click", () => this.chooseMode(m));
+      e.modes.append(b);
+    }
+    e.pause.addEventListener("click", () => this.save("paused", !this.paused));
+    e.clear.addEventListener("click", () => {
+      if (this.store.lastSeq >= 0) this.save("cleared_seq", this.store.lastSeq);
+    });
+    e.showStatus.addEventListener("change", () => this.save("show_status", e.showStatus.checked));
+    e.filterText.addEventListener("input", () => {
+      clearTimeout(this.textTimer);
+      this.textTimer = window.setTimeout(() => {
+        this.textTimer = 0;
+        this.save("filter_text", e.filterText.value);
+      }, 100);
+    });
+    e.jump.addEventListener("click", () => this.list.jumpToEnd());
+    e.scroller.addEventListener("click", this.onListClick);
+    const copyId = copyButton(
+      () => asString(this.model.get("kernel_id")),
+      "copy-kernel-id",
+      "copy",
+    );
+    copyId.title = "Copy the kernel id";
+    const header = h(
+      "div",
+      { class: "jpf-header" },
+      h(
+        "div",
+        { class: "jpf-hline" },
+        e.status,
+        h("span", { class: "jpf-kidwrap" }, "kernel ", e.kernelId, copyId),
+        e.kernelInfo,
+        e.connection,
+      ),
+      e.detail,
+      e.counters,
+    );
+    const toolbar = h(
+      "div",
+      { class: "jpf-toolbar" },
+      e.modes,
+      e.pause,
+      e.clear,
+      h(
+        "label",
+        { class: "jpf-check", title: "Also list status messages" },
+        e.showStatus,
+        " status",
+      ),
+      e.channels,
+      e.filterText,
+      e.pausedNote,
+    );
+    const laneWrap = h("div", { class: "jpf-lanewrap" }, e.lane, e.laneLabel);
+    const listWrap = h("div", { class: "jpf-listwrap" }, e.scroller, e.jump, e.empty);
+    this.root.append(header, toolbar, e.types, laneWrap, listWrap);
+    this.root.addEventListener("keydown", this.onKey);
+  }
+
+  private onKey = (ev: KeyboardEvent) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const t = ev.target as HTMLElement;
+    if (t.closest("input, select, textarea, [contenteditable]")) return;
+    const map: Record<string, ViewMode> = {
+      r: "rendered",
+      1: "rendered",
+      w: "raw",
+      2: "raw",
+      t: "threaded",
+      3: "threaded",
+    };
+    const mode = map[ev.key];
+    if (mode) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      this.chooseMode(mode);
+    } else if (ev.key === "End") {
+      ev.preventDefault();
+      this.list.jumpToEnd();
+    }
+  };
+
+  private scheduleChrome(): void {
+    if (this.chromeFrame) return;
+    this.chromeFrame = requestAnimationFrame(() => {
+      this.chromeFrame = 0;
+      const d = this.chromeDirty;
+      if (d.header) this.drawHeader();
+      if (d.counters) this.drawCounters();
+      if (d.chips) this.drawChips();
+      if (d.lane) this.drawLane();
+      this.chromeDirty = { header: false, counters: false, chips: false, lane: false };
+    });
+  }
+
+  private drawHeader(): void {
+    const m = this.model;
+    const e = this.el;
+    const status = asString(m.get("status")) || "connecting";
+    this.root.dataset.status = status;
+    e.status.replaceChildren(
+      h("span", { class: "jpf-dot", "data-state": status }),
+      ` ${STATUS_WORDS[status] ?? status}`,
+    );
+    e.status.title = asString(m.get("target")) ? `target: ${asString(m.get("target"))}` : "";
+    const detail = asString(m.get("status_detail"));
+    e.detail.textContent = detail;
+    e.detail.hidden = !detail;
+    e.detail.classList.toggle(
+      "jpf-alert",
+      ["failed", "dead", "unresponsive", "restarting"].includes(status),
+    );
+    const kid = asString(m.get("kernel_id"));
+    e.kernelId.textContent = kid ? shortId(kid) : "?";
+    e.kernelId.title = kid;
+    const ki = asObj(m.get("kernel_info"));
+    const lang = asObj(ki.language_info);
+    const parts = [
+      [asString(ki.implementation), asString(ki.implementation_version)].filter(Boolean).join(" "),
+      [asString(lang.name), asString(lang.version)].filter(Boolean).join(" "),
+      ki.protocol_version ? `protocol ${asString(ki.protocol_version)}` : "",
+    ].filter(Boolean);
+    e.kernelInfo.textContent = parts.join(" · ");
+    e.kernelInfo.title = asString(ki.banner);
+    const c = asObj(m.get("connection"));
+    if (Object.keys(c).length) {
+      e.connection.textContent = `${asString(c.transport) || "tcp"}://${asString(c.ip)} · shell ${c.shell_port ?? "?"} iopub ${c.iopub_port ?? "?"} stdin ${c.stdin_port ?? "?"} control ${c.control_port ?? "?"} hb ${c.hb_port ?? "?"}`;
+      e.connection.title = [
+        asString(c.kernel_name) && `kernel ${asString(c.kernel_name)}`,
+        asString(c.connection_file),
+        asString(c.signature_scheme),
+      ]
+        .filter(Boolean)
+        .join("\n");
+    } else e.connection.textContent = "";
+    for (const b of e.modes.querySelectorAll<HTMLButtonElement>("[data-role=mode]")) {
+      b.setAttribute("aria-pressed", String(b.dataset.mode === this.mode));
+    }
+    e.pause.textContent = this.paused ? "Resume" : "Pause";
+    e.pause.setAttribute("aria-pressed", String(this.paused));
+    e.pausedNote.textContent = this.paused
+      ? `paused${this.pendingWhilePaused ? ` · ${this.pendingWhilePaused} new` : ""}`
+      : "";
+  }
+
+  private drawCounters(): void {
+    const c = asObj(this.model.get("counters")) as Counters;
+    const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+    const shown = this.mode === "threaded" ? this.lines().rowCount() : this.shown.length;
+    const loss = asString(c.loss_detection);
+    const items: [string, string, string, string][] = [
+      [
+        "captured",
+        "captured",
+        String(num(c.captured) || this.store.size),
+        `${this.store.size} in this view${c.bytes ? ` · ${formatBytes(num(c.bytes))}` : ""}`,
+      ],
+      ["shown", "shown", String(shown), "rows that pass the filters"],
+      [
+        "lost",
+        "possible loss",
+        loss && loss !== "available" ? `${num(c.lost)} (${loss})` : String(num(c.lost)),
+        `loss detection: ${loss || "unknown"}`,
+      ],
+      [
+        "evicted",
+        "evicted",
+        String(num(c.evicted)),
+        "dropped from the monitor's log (byte budget)",
+      ],
+      [
+        "bad_signature",
+        "bad signature",
+        String(num(c.bad_signature)),
+        "messages whose HMAC did not verify",
+      ],
+      ["malformed", "malformed", String(num(c.malformed)), "frames that could not be parsed"],
+    ];
+    if (this.paused)
+      this.el.pausedNote.textContent = `paused${this.pendingWhilePaused ? ` · ${this.pendingWhilePaused} new` : ""}`;
+    const nodes = items.map(([key, label, value, title]) => {
+      const bad =
+        key !== "captured" && key !== "shown" && num((c as Record<string, unknown>)[key]) > 0;
+      return h(
+        "span",
+        {
+          class: `jpf-counter${bad ? " jpf-bad" : ""}`,
+          "data-role": "counter",
+          "data-counter": key,
+          title,
+        },
+        h("span", { class: "jpf-clabel" }, `${label} `),
+        h("span", { class: "jpf-cvalue" }, value),
+      );
+    });
+    this.el.counters.replaceChildren(...nodes);
+    this.el.empty.textContent =
+      this.store.size === 0
+        ? this.historyAsked
+          ? "waiting for messages…"
+          : ""
+        : shown === 0
+          ? "no rows match the filters"
+          : "";
+    this.el.empty.hidden = !this.el.empty.textContent;
+  }
+
+  private chipsKey = "";
+
+  private drawChips(): void {
+    const c = asObj(this.model.get("counters")) as Counters;
+    const byType =
+      c.by_type && Object.keys(c.by_type).length
+        ? new Map(Object.entries(c.by_type))
+        : this.typeCounts;
+    const byChan =
+      c.by_channel && Object.keys(c.by_channel).length
+        ? new Map(Object.entries(c.by_channel))
+        : this.channelCounts;
+    const f = this.filters;
+    for (const t of f.types) if (!byType.has(t)) byType.set(t, 0);
+    const types = [...byType.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    const chans = [
+      "iopub",
+      "shell",
+      "monitor",
+      ...[...byChan.keys()].filter((k) => !["iopub", "shell", "monitor"].includes(k)),
+    ];
+    const key = JSON.stringify([types, [...byChan.entries()], f.types, f.channels]);
+    if (key === this.chipsKey) return;
+    this.chipsKey = key;
+    const toggleIn = (list: readonly string[], v: string) =>
+      list.includes(v) ? list.filter((x) => x !== v) : [...list, v];
+    this.el.types.replaceChildren(
+      h("span", { class: "jpf-note" }, f.types.length ? "only: " : "types: "),
+      ...types.map(([t, n]) => {
+        const b = h(
+          "button",
+          {
+            type: "button",
+            class: "jpf-chip",
+            "data-role": "filter-type",
+            "data-msg-type": t,
+            "aria-pressed": String(f.types.includes(t)),
+          },
+          `${t} `,
+          h("span", { class: "jpf-count" }, String(n)),
+        );
+        b.addEventListener("click", () =>
+          this.save("filter_types", toggleIn(this.filters.types, t)),
+        );
+        return b;
+      }),
+    );
+    this.el.channels.replaceChildren(
+      ...chans.map((ch) => {
+        const b = h(
+          "button",
+          {
+            type: "button",
+            class: "jpf-chip",
+            "data-role": "filter-channel",
+            "data-channel": ch,
+            "aria-pressed": String(f.channels.includes(ch)),
+            title: `${byChan.get(ch) ?? 0} messages`,
+          },
+          ch,
+        );
+        b.addEventListener("click", () =>
+          this.save("filter_channels", toggleIn(this.filters.channels, ch)),
+        );
+        return b;
+      }),
+    );
+  }
+
+  private drawLane(): void {
+    const segs = laneSegments(this.statusRows, Date.now());
+    const nodes = segs.map((s) => {
+      const ms = s.end - s.start;
+      const el = h("span", {
+        class: "jpf-seg",
+        "data-role": "lane-segment",
+        "data-state": s.state,
+        title: `${s.state} ${formatDuration(ms)}${s.open ? " (now)" : ""}${s.parentType ? ` · ${s.parentType}` : ""} · from ${formatTime(s.start)}`,
+      });
+      el.style.flexGrow = String(Math.max(0.05, Math.sqrt(Math.max(ms, 1))));
+      return el;
+    });
+    this.el.lane.replaceChildren(...nodes);
+    const last = segs[segs.length - 1];
+    this.el.laneLabel.textContent = last
+      ? `${last.state} ${formatDuration(last.end - last.start)}`
+      : "no status yet";
+  }
+
+  dispose(): void {
+    for (const c of this.cleanups) c();
+    this.cleanups.length = 0;
+    this.list.dispose();
+    clearTimeout(this.bodyTimer);
+    clearTimeout(this.textTimer);
+    clearInterval(this.laneTimer);
+    if (this.chromeFrame) cancelAnimationFrame(this.chromeFrame);
+    this.root.removeEventListener("keydown", this.onKey);
+    this.root.remove();
+  }
+}
+
+export default {
+  initialize({ model }: { model: Model }) {
+    stateOf(model);
+    return () => {};
+  },
+  render({ model, el }: { model: Model; el: HTMLElement }) {
+    const view = new MonitorView(model, el);
+    return () => view.dispose();
+  },
+};

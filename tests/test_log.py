@@ -1,0 +1,95 @@
+"""The message log: budget, eviction counts, indexes, waiting."""
+
+from __future__ import annotations
+
+import threading
+
+import orjson
+import pytest
+
+from jpf_widget.log import ENTRY_OVERHEAD, MessageLog
+from jpf_widget.messages import CommMsg, Marker, Status, Stream
+from jpf_widget.wire import DELIMITER, split_frames
+
+
+def frames(msg_type: str, msg_id: str, parent: str = "", content: object = None, pad: int = 0):
+    header = {"msg_id": msg_id, "msg_type": msg_type, "session": "s"}
+    parent_header = {"msg_id": parent, "msg_type": "execute_request"} if parent else {}
+    body = content if content is not None else {"pad": "x" * pad}
+    return split_frames(
+        [
+            DELIMITER,
+            b"",
+            orjson.dumps(header),
+            orjson.dumps(parent_header),
+            b"{}",
+            orjson.dumps(body),
+        ]
+    )
+
+
+def test_indexes_by_id_parent_comm_and_type() -> None:
+    log = MessageLog()
+    log.add("iopub", frames("status", "a", "req1", {"execution_state": "busy"}))
+    log.add("iopub", frames("stream", "b", "req1", {"name": "stdout", "text": "hi"}))
+    log.add("iopub", frames("comm_msg", "c", "req2", {"comm_id": "C1", "data": {"x": 1}}))
+    log.add("iopub", frames("status", "d", "req1", {"execution_state": "idle"}))
+    assert [m.msg_id for m in log.thread("req1")] == ["a", "b", "d"]
+    assert [m.msg_id for m in log.comm("C1")] == ["c"]
+    assert [m.msg_id for m in log.of_type("status")] == ["a", "d"]
+    message = log.get("b")
+    assert isinstance(message, Stream)
+    assert message.text == "hi"
+    assert isinstance(log.get("c"), CommMsg)
+    assert isinstance(log.get("a"), Status)
+    stats = log.stats()
+    assert stats["captured"] == 4
+    assert stats["by_type"] == {"status": 2, "stream": 1, "comm_msg": 1}
+    assert stats["by_channel"] == {"iopub": 4}
+
+
+def test_budget_evicts_oldest_and_counts() -> None:
+    one = frames("stream", "m00", "p", pad=1000)
+    cost = one.size + ENTRY_OVERHEAD
+    log = MessageLog(budget=cost * 10)
+    for i in range(25):
+        log.add("iopub", frames("stream", f"m{i:02d}", "p", pad=1000))
+    stats = log.stats()
+    assert stats["held"] == 10
+    assert stats["evicted"] == 15
+    assert stats["held_bytes"] <= log.budget
+    assert [m.msg_id for m in log.messages()] == [f"m{i:02d}" for i in range(15, 25)]
+    assert log.get("m00") is None
+    assert [m.msg_id for m in log.thread("p")] == [f"m{i:02d}" for i in range(15, 25)]
+    assert [e.seq for e in log.by_seq([0, 14, 15, 24, 99])] == [15, 24]
+
+
+def test_markers_are_in_order_but_not_messages() -> None:
+    log = MessageLog()
+    log.add("iopub", frames("status", "a"))
+    marker = log.add_marker("restart", "kernel restarted")
+    log.add("iopub", frames("status", "b"))
+    assert isinstance(marker, Marker)
+    assert [e.seq for e in log.entries_after(-1)] == [0, 1, 2]
+    assert [m.msg_id for m in log.messages()] == ["a", "b"]
+    assert [e.seq for e in log.entries_after(0, limit=1)] == [2]
+
+
+def test_wait_for_sees_history_and_new_arrivals() -> None:
+    log = MessageLog()
+    log.add("iopub", frames("status", "old"))
+    found = log.wait_for(lambda m: m.msg_type == "status", timeout=1)
+    assert found is not None
+    assert found.msg_id == "old"
+    timer = threading.Timer(0.1, lambda: log.add("iopub", frames("error", "late")))
+    timer.start()
+    late = log.wait_for(lambda m: m.msg_type == "error", timeout=5)
+    timer.join()
+    assert late is not None
+    assert late.msg_id == "late"
+    assert log.wait_for(lambda m: m.msg_type == "nothing", timeout=0.05) is None
+
+
+def test_budget_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive number of bytes"):
+        MessageLog(budget=0)

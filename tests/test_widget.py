@@ -1,0 +1,146 @@
+"""The Monitor's side of the view protocol, and the key staying in Python.
+
+The view itself runs in Chromium in tests/e2e; here the comm to it is replaced by a recorder
+(the one stand-in in these tests), so every message Python sends can be inspected.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from jpf_widget import Monitor
+from jpf_widget.kernels import read_connection_file
+
+from .conftest import Kernel
+
+
+class Recorder:
+    """Stands in for the comm to a browser: keeps what the widget sends."""
+
+    def __init__(self, monitor: Monitor) -> None:
+        self.sent: list[tuple[dict[str, Any], list[bytes]]] = []
+        monitor.comm.send = self.send
+
+    def send(self, data: dict[str, Any], buffers: list[bytes] | None = None, **_: Any) -> None:
+        self.sent.append((data, [bytes(b) for b in buffers or []]))
+
+    def custom(self, kind: str) -> list[tuple[dict[str, Any], list[Any]]]:
+        out = []
+        for data, buffers in self.sent:
+            if data.get("method") == "custom" and data["content"].get("kind") == kind:
+                out.append((data["content"], [orjson.loads(b) for b in buffers]))
+        return out
+
+
+def ask(monitor: Monitor, content: dict[str, Any]) -> None:
+    """Deliver a message from the view, the way ipywidgets does."""
+    monitor._handle_msg(
+        {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+    )
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def watched(kernel: Kernel) -> Any:
+    monitor = Monitor(kernel.kernel_id)
+    recorder = Recorder(monitor)
+    monitor.wait_until_connected(15)
+    yield monitor, recorder
+    monitor.close()
+
+
+def test_history_then_batched_rows_then_bodies(watched: Any, kernel: Kernel) -> None:
+    monitor, recorder = watched
+    assert recorder.custom("rows") == []  # nothing is streamed before a view asks
+    ask(monitor, {"kind": "history", "id": 1})
+    [(reply, [rows])] = recorder.custom("history")
+    assert reply["id"] == 1
+    assert reply["total"] == len(rows)
+    assert rows[0]["channel"] == "monitor"
+    assert rows[0]["msg_type"] == "attached"
+    request = kernel.run("for i in range(300): print(i, flush=True)")
+    wait_until(
+        lambda: any(
+            r["parent_id"] == request and r["state"] == "idle"
+            for _, [batch] in recorder.custom("rows")
+            for r in batch
+        )
+    )
+    batches = [batch for _, [batch] in recorder.custom("rows")]
+    streamed = [r for batch in batches for r in batch]
+    seqs = [r["seq"] for r in streamed]
+    assert seqs == sorted(set(seqs))  # in order, no duplicates
+    assert seqs[0] == rows[-1]["seq"] + 1  # continues exactly where history ended
+    assert len(batches) < len(streamed) / 5  # batched, not one comm message per message
+    code = next(r for r in streamed if r["msg_type"] == "execute_input")
+    assert code["code"].startswith("for i in range(300)")
+    assert code["parent_type"] == "execute_request"
+    stream = next(r for r in streamed if r["msg_type"] == "stream")
+    assert stream["summary"].startswith("stdout: 0")
+    ask(monitor, {"kind": "bodies", "id": 2, "seqs": [stream["seq"], 10**9]})
+    [(reply, [bodies])] = recorder.custom("bodies")
+    assert reply["id"] == 2
+    assert len(bodies) == 1
+    assert bodies[0]["content"]["name"] == "stdout"
+    assert bodies[0]["parent_header"]["msg_id"] == request
+
+
+def test_unknown_request_gets_an_error_not_an_exception(watched: Any) -> None:
+    monitor, recorder = watched
+    ask(monitor, {"kind": "frobnicate", "id": 7})
+    [(reply, _)] = recorder.custom("error")
+    assert reply == {"kind": "error", "id": 7, "message": "unknown request 'frobnicate'"}
+
+
+def test_traits_follow_the_kernel(watched: Any) -> None:
+    monitor, _ = watched
+    assert monitor.status == "connected"
+    assert monitor.kernel_info["implementation"] == "ipython"
+    wait_until(lambda: monitor.counters.get("captured", 0) >= 1)
+    assert monitor.connection["transport"] == "tcp"
+    assert set(monitor.counters) >= {"captured", "lost", "evicted", "bad_signature", "malformed"}
+
+
+def test_view_trait_accepts_modes_only(kernel: Kernel) -> None:
+    with Monitor(kernel.kernel_id, view="raw") as monitor:
+        assert monitor.view == "raw"
+        monitor.view = "threaded"
+        with pytest.raises(Exception, match="rendered"):
+            monitor.view = "sideways"
+
+
+def test_the_key_never_leaves_python(
+    kernel: Kernel, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    key = read_connection_file(kernel.connection_file).key.decode()
+    assert key
+    caplog.set_level(logging.DEBUG)
+    with Monitor(kernel.kernel_id) as monitor:
+        recorder = Recorder(monitor)
+        monitor.wait_until_connected(15)
+        ask(monitor, {"kind": "history", "id": 1})
+        kernel.run("print('x')")
+        every_seq = list(range(monitor._log.last_seq + 1))
+        ask(monitor, {"kind": "bodies", "id": 2, "seqs": every_seq})
+        state = json.dumps(monitor.get_state(), default=str)
+        sent = b"".join(orjson.dumps(d) + b"".join(bufs) for d, bufs in recorder.sent)
+        assert key not in state
+        assert key.encode() not in sent
+        assert key not in repr(monitor)
+        assert key not in repr(monitor._capture.info)  # type: ignore[union-attr]
+        assert all(key not in repr(m) for m in monitor.messages)
+    assert key not in caplog.text

@@ -1,0 +1,88 @@
+"""The wire format, checked against jupyter_client's own Session as the reference."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from jupyter_client.session import Session
+
+from jpf_widget.wire import DELIMITER, MalformedMessage, Signer, split_frames
+
+KEY = b"0123-key"
+
+
+def serialized(session: Session, msg_type: str = "stream", **content: object) -> list[bytes]:
+    message = session.msg(msg_type, content=content or {"name": "stdout", "text": "hi"})
+    return [bytes(part) for part in session.serialize(message, ident=[b"topic"])]
+
+
+def test_split_and_check_a_real_session_message() -> None:
+    frames = split_frames(serialized(Session(key=KEY)))
+    assert frames.header["msg_type"] == "stream"
+    assert frames.parent_header == {}
+    assert orjson.loads(frames.content_bytes) == {"name": "stdout", "text": "hi"}
+    assert Signer(KEY).check(frames) is None
+
+
+def test_wrong_key_and_replay_are_refused() -> None:
+    raw = serialized(Session(key=KEY))
+    assert Signer(b"other").check(split_frames(raw)) == "bad signature"
+    signer = Signer(KEY)
+    assert signer.check(split_frames(raw)) is None
+    assert signer.check(split_frames(raw)) == "replayed"
+
+
+def test_tampered_content_fails_the_signature() -> None:
+    raw = serialized(Session(key=KEY))
+    index = raw.index(DELIMITER)
+    raw[index + 5] = b'{"name": "stdout", "text": "evil"}'
+    assert Signer(KEY).check(split_frames(raw)) == "bad signature"
+
+
+def test_empty_key_means_unsigned() -> None:
+    raw = serialized(Session(key=b""))
+    frames = split_frames(raw)
+    assert frames.signature == b""
+    assert Signer(b"").check(frames) is None
+
+
+def test_our_requests_verify_with_jupyter_client() -> None:
+    signer = Signer(KEY)
+    msg_id, frames = signer.request("kernel_info_request", "our-session")
+    session = Session(key=KEY)
+    _, rest = session.feed_identities(frames)
+    message = session.deserialize(rest)
+    assert message["header"]["msg_id"] == msg_id
+    assert message["header"]["msg_type"] == "kernel_info_request"
+    assert "0123-key" not in repr(signer)
+
+
+def test_buffers_and_size() -> None:
+    session = Session(key=KEY)
+    message = session.msg("comm_msg", content={"comm_id": "c", "data": {}})
+    raw = [bytes(p) for p in session.serialize(message)] + [b"x" * 10, b"y" * 3]
+    frames = split_frames(raw)
+    assert frames.buffers == (b"x" * 10, b"y" * 3)
+    assert frames.size == sum(len(p) for p in raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ([b"a", b"b"], "no <IDS|MSG> delimiter"),
+        ([DELIMITER, b"sig", b"{}"], "frames after the delimiter"),
+        ([DELIMITER, b"", b"{nope", b"{}", b"{}", b"{}"], "header is not valid"),
+        ([DELIMITER, b"", b"[]", b"{}", b"{}", b"{}"], "header is a JSON list"),
+        ([DELIMITER, b"", b'{"msg_id": "1"}', b"{}", b"{}", b"{}"], "no msg_type"),
+        ([DELIMITER, b"", b'{"msg_type": "x"}', b"{}", b"{}", b"{}"], "no msg_id"),
+        ([DELIMITER, b"", b'{"msg_id":"1","msg_type":"x"}', b"\xff", b"{}", b"{}"], "parent"),
+    ],
+)
+def test_malformed_frames_say_what_is_wrong(raw: list[bytes], problem: str) -> None:
+    with pytest.raises(MalformedMessage, match=problem):
+        split_frames(raw)
+
+
+def test_null_parent_header_is_empty() -> None:
+    raw = [DELIMITER, b"", b'{"msg_id":"1","msg_type":"iopub_welcome"}', b"null", b"{}", b"{}"]
+    assert split_frames(raw).parent_header == {}
