@@ -33,13 +33,13 @@ from zmq.utils.monitor import recv_monitor_message
 from .kernels import ConnectionInfo
 from .log import MessageLog
 from .messages import Message
-from .wire import MalformedMessage, Signer, split_frames
+from .wire import Frames, MalformedMessage, Signer, split_frames
 
 __all__ = ["STATES", "Capture", "LossDetector"]
 
 STATES = ("connecting", "connected", "unresponsive", "restarting", "dead", "closed")
 
-_COUNTER_ID = re.compile(r"^(?P<key>.+_(?P<pid>\d+))_(?P<n>\d+)$")
+_COUNTER_KEY = re.compile(r"^.+_(?P<pid>\d+)$")  # "{session}_{pid}", before "_{n}"
 _DRAIN_BATCH = 2000  # messages taken off a busy socket before the loop looks at the others
 _LOOPBACK = ("127.", "localhost", "::1", "0.0.0.0")
 
@@ -74,22 +74,27 @@ class LossDetector:
     def feed(self, message: Message, own: bool = False) -> None:
         """Account for one message; ``own`` when it answers one of our requests (whose reply
         we see, so it excuses nothing)."""
-        match = _COUNTER_ID.match(message.msg_id)
-        if match is None:
-            if message.msg_type != "iopub_welcome":
-                self.available = False
-            return
-        if self.available is None:
-            self.available = True
-        n = int(match["n"])
-        counter = self._counters.get(match["key"])
+        key, _, number = message.msg_id.rpartition("_")
+        counter = self._counters.get(key)
         if counter is None:
-            counter = self._counters[match["key"]] = _Counter(n, n)
-        else:
-            counter.low = min(counter.low, n)
-            counter.high = max(counter.high, n)
+            if not (number.isdigit() and _COUNTER_KEY.match(key)):
+                if message.msg_type != "iopub_welcome":
+                    self.available = False
+                return
+            if self.available is None:
+                self.available = True
+            n = int(number)
+            counter = self._counters[key] = _Counter(n, n)
+        elif number.isdigit():
+            n = int(number)
+            if n > counter.high:
+                counter.high = n
+            elif n < counter.low:
+                counter.low = n
             counter.seen += 1
-        if message.channel == "iopub" and message.parent_type.endswith("_request") and not own:
+        else:
+            return
+        if not own and message.channel == "iopub" and message.parent_type.endswith("_request"):
             counter.requests.add(message.parent_id)
 
     @property
@@ -107,7 +112,7 @@ class LossDetector:
     def pid(self) -> int | None:
         """The kernel's process id, as carried in its newest msg_ids (None if unknown)."""
         for key in reversed(list(self._counters)):
-            match = _COUNTER_ID.match(f"{key}_0")
+            match = _COUNTER_KEY.match(key)
             if match:
                 return int(match["pid"])
         return None
@@ -271,39 +276,51 @@ class Capture:
         return time.monotonic()
 
     def _drain(self, sock: zmq.Socket[bytes], channel: str) -> None:
+        """Take what is queued on ``sock`` (up to a batch) and record it."""
+        batch: list[Frames] = []
+        recv = sock.recv_multipart
         for _ in range(_DRAIN_BATCH):
             try:
-                frames = sock.recv_multipart(zmq.NOBLOCK)
+                raw = recv(zmq.NOBLOCK)
             except zmq.Again:
-                return
-            self._ingest(frames, channel)
+                break
+            frames = self._verified(raw)
+            if frames is not None:
+                batch.append(frames)
+        if batch:
+            self._record(channel, batch)
 
-    def _ingest(self, raw: list[bytes], channel: str) -> None:
+    def _verified(self, raw: list[bytes]) -> Frames | None:
+        """The parsed frames, or None (counted) when malformed or badly signed."""
         try:
             frames = split_frames(raw)
         except MalformedMessage:
             self.log.count_problem("malformed")
-            return
-        problem = self._signer.check(frames)
-        if problem is not None:
-            self.log.count_problem("bad_signature")
-            self._bad_streak += 1
-            if self._bad_streak >= 3 and self.state != "dead":
-                self._set_state(self.state, "signature mismatch: wrong connection file or key?")
-            return
-        if self._bad_streak:
-            self._bad_streak = 0
-            if self.detail.startswith("signature mismatch"):
-                self._set_state(self.state, "")
-        message = self.log.add(channel, frames)
+            return None
+        if self._signer.check(frames):
+            if self._bad_streak:
+                self._bad_streak = 0
+                if self.detail.startswith("signature mismatch"):
+                    self._set_state(self.state, "")
+            return frames
+        self.log.count_problem("bad_signature")
+        self._bad_streak += 1
+        if self._bad_streak >= 3:
+            self._set_state(self.state, "signature mismatch: wrong connection file or key?")
+        return None
+
+    def _record(self, channel: str, batch: list[Frames]) -> None:
+        messages = self.log.add_many(channel, batch)
         self._last_activity = time.monotonic()
-        own = message.parent_id in self.own_requests
-        self._probe_due = channel == "iopub" and not own
-        lost = self.loss.lost
-        self.loss.feed(message, own)
-        if self.loss.lost != lost:
-            self.log.set_problem("lost", self.loss.lost)
-        self._observe(message)
+        loss, own_requests = self.loss, self.own_requests
+        lost = loss.lost
+        for message in messages:
+            loss.feed(message, message.parent_id in own_requests)
+            self._observe(message)
+        if messages:
+            self._probe_due = channel == "iopub" and messages[-1].parent_id not in own_requests
+        if loss.lost != lost:
+            self.log.set_problem("lost", loss.lost)
 
     def _observe(self, message: Message) -> None:
         """Follow the kernel's life through what it says: kernel info, restarts, shutdowns."""

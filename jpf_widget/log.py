@@ -51,27 +51,44 @@ class MessageLog:
 
     # -- writing (the capture thread) -------------------------------------------------------
 
-    def add(self, channel: str, frames: Frames, received: float | None = None) -> Message:
-        """Record one message that passed its signature check; returns its record."""
+    def add(self, channel: str, frames: Frames, received: float | None = None) -> Message | None:
+        """Record one message that passed its signature check; returns its record (None for a
+        replay: a msg_id the log already holds, counted as a bad signature)."""
+        added = self.add_many(channel, [frames], received)
+        return added[0] if added else None
+
+    def add_many(
+        self, channel: str, batch: list[Frames], received: float | None = None
+    ) -> list[Message]:
+        """Record messages that passed their signature check, in order, under one lock."""
+        when = time.time() if received is None else received
+        added: list[Message] = []
         with self._lock:
-            message = make_message(
-                self._next_seq, channel, time.time() if received is None else received, frames
-            )
-            self._append(message, message.size + ENTRY_OVERHEAD)
-            self._captured += 1
-            self._type_counts[message.msg_type] += 1
-            self._channel_counts[channel] += 1
-            if message.msg_id:
-                self._by_id[message.msg_id] = message
-            for index, key in (
-                (self._by_parent, message.parent_id),
-                (self._by_comm, message.comm_id),
-                (self._by_type, message.msg_type),
-            ):
-                if key:
-                    index.setdefault(key, deque()).append(message)
+            by_id = self._by_id
+            for frames in batch:
+                message = make_message(self._next_seq, channel, when, frames)
+                if message.msg_id in by_id:
+                    self._problems["bad_signature"] += 1
+                    self._problems["replayed"] += 1
+                    continue
+                self._append(message, message.size + ENTRY_OVERHEAD)
+                self._captured += 1
+                self._type_counts[message.msg_type] += 1
+                self._channel_counts[channel] += 1
+                by_id[message.msg_id] = message
+                for index, key in (
+                    (self._by_parent, message.parent_id),
+                    (self._by_comm, message.comm_id),
+                    (self._by_type, message.msg_type),
+                ):
+                    if key:
+                        bucket = index.get(key)
+                        if bucket is None:
+                            bucket = index[key] = deque()
+                        bucket.append(message)
+                added.append(message)
             self._lock.notify_all()
-            return message
+        return added
 
     def add_marker(self, kind: str, text: str) -> Marker:
         """Record something the monitor noticed (``attached``, ``restart``, ``dead``, ...)."""
@@ -187,6 +204,7 @@ class MessageLog:
                 "lost": self._problems["lost"],
                 "bad_signature": self._problems["bad_signature"],
                 "malformed": self._problems["malformed"],
+                "replayed": self._problems["replayed"],
                 "by_type": dict(self._type_counts),
                 "by_channel": dict(self._channel_counts),
             }

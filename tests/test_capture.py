@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -293,8 +295,6 @@ def test_sigstop_is_unresponsive_then_back(start_kernel: Callable[..., Kernel]) 
 
 
 def test_close_stops_threads(kernel: Kernel) -> None:
-    import threading
-
     before = {t.name for t in threading.enumerate()}
     monitor = Monitor(kernel.kernel_id)
     monitor.wait_until_connected(15)
@@ -306,7 +306,7 @@ def test_close_stops_threads(kernel: Kernel) -> None:
 
 
 def gaps(counters: list[int]) -> list[tuple[int, int]]:
-    return [(a, b) for a, b in zip(counters, counters[1:], strict=False) if b - a > 1]
+    return [(a, b) for a, b in itertools.pairwise(counters) if b - a > 1]
 
 
 FLOOD = """

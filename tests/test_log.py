@@ -93,3 +93,12 @@ def test_wait_for_sees_history_and_new_arrivals() -> None:
 def test_budget_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive number of bytes"):
         MessageLog(budget=0)
+
+
+def test_a_replayed_message_is_counted_not_kept() -> None:
+    log = MessageLog()
+    first = frames("stream", "same-id", "p", {"name": "stdout", "text": "once"})
+    assert log.add("iopub", first) is not None
+    assert log.add("iopub", first) is None
+    stats = log.stats()
+    assert (stats["captured"], stats["bad_signature"], stats["replayed"]) == (1, 1, 1)

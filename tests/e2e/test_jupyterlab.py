@@ -1,0 +1,207 @@
+"""Monitor in a real JupyterLab 4, in Chromium: one notebook's kernel watched from another."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import (
+    Front,
+    Server,
+    cell_output,
+    open_notebook,
+    run_cell,
+    shoot,
+    tiny_png,
+    wait_notebook_ready,
+)
+
+pytestmark = pytest.mark.e2e
+
+PNG = tiny_png()
+
+TARGET_CELLS = [
+    'print("hello from the target")',
+    "from IPython.display import display\n"
+    "display({'text/html': '<b>bold html</b>', 'image/png': '%s',\n"
+    "         'text/plain': 'a tiny png, as text'}, raw=True)" % PNG,
+    "1/0",
+    "import ipywidgets as widgets\nslider = widgets.IntSlider(value=3)\nslider",
+    "slider.value = 7",
+    "from IPython.display import clear_output\n"
+    'print("soon cleared", flush=True)\n'
+    "clear_output()",
+]
+PRINT, DISPLAY, ERROR, SLIDER, SLIDER_SET, CLEAR = range(6)
+
+
+def monitor_cells(target: str) -> list[str]:
+    return [
+        f'from jpf_widget import Monitor\nm = Monitor("{target}")\nm',
+        "print('captured', m.stats['captured'])",
+    ]
+
+
+def widget(page: Page) -> Page:
+    return page.locator(".jpf-monitor")  # type: ignore[return-value]
+
+
+def rows(page: Page, msg_type: str = "") -> object:
+    sel = "[data-role=row]" + (f"[data-msg-type={msg_type}]" if msg_type else "")
+    return page.locator(f".jpf-monitor {sel}")
+
+
+def choose_mode(page: Page, mode: str) -> None:
+    button = page.locator(f".jpf-monitor [data-role=mode][data-mode={mode}]")
+    button.click()
+    expect(widget(page)).to_have_attribute("data-view", mode)
+    expect(button).to_have_attribute("aria-pressed", "true")
+
+
+def test_monitor_in_jupyterlab(lab_server: Server, front: Front, screenshots: Path) -> None:
+    started = time.monotonic()
+    target_path = lab_server.write_notebook("target.ipynb", TARGET_CELLS)
+    target = open_notebook(front, lab_server, target_path, workspace="target")
+    target_id = lab_server.wait_kernel_ready(target_path)
+
+    monitor_path = lab_server.write_notebook("monitor.ipynb", monitor_cells(target_id))
+    mon = open_notebook(front, lab_server, monitor_path, workspace="monitor")
+    monitor_id = lab_server.wait_kernel_ready(monitor_path)
+    assert monitor_id != target_id
+
+    run_cell(mon, 0)
+    view = widget(mon)
+    expect(view).to_have_attribute("data-status", "connected")
+    expect(mon.locator(".jpf-monitor [data-role=kernel-info]")).to_contain_text("python")
+    expect(mon.locator(".jpf-monitor [data-role=kernel-id]")).to_have_attribute(
+        "title", target_id
+    )
+
+    for index in range(len(TARGET_CELLS)):
+        run_cell(target, index)
+    expect(cell_output(target, ERROR)).to_contain_text("ZeroDivisionError")
+    expect(target.locator(".jp-Notebook .jp-Cell").nth(SLIDER).locator(".widget-slider")).to_be_visible()
+    shoot(target, screenshots, "jupyterlab-1-target")
+
+    mon.bring_to_front()
+    for msg_type in ("execute_input", "stream", "display_data", "error", "comm_open",
+                     "comm_msg", "clear_output"):
+        expect(rows(mon, msg_type).first).to_be_attached()
+    expect(rows(mon, "stream").filter(has_text="hello from the target")).to_be_visible()
+    expect(rows(mon, "error")).to_contain_text("ZeroDivisionError")
+
+    # status messages: in their own lane, not in the list
+    expect(mon.locator(".jpf-monitor [data-role=status-lane] [data-role=lane-segment]").first)\
+        .to_be_attached()
+    assert rows(mon, "status").count() == 0
+
+    # rendered mode: the png display renders as an image; the chooser switches it to text
+    png_row = rows(mon, "display_data").filter(has_text="image/png").first
+    png_row.locator(".jpf-line").click()
+    rendered = png_row.locator("[data-role=rendered-output]")
+    expect(rendered.locator("img")).to_be_visible()
+    shoot(mon, screenshots, "jupyterlab-2-rendered")
+    select = png_row.locator("select[data-role=mime-select]")
+    select.select_option("text/plain")
+    expect(rendered.locator("img")).to_have_count(0)
+    expect(rendered).to_contain_text("a tiny png, as text")
+    select.select_option("text/html")
+    expect(rendered.locator("b")).to_have_text("bold html")
+
+    # raw mode: the message as JSON
+    choose_mode(mon, "raw")
+    stream_row = rows(mon, "stream").filter(has_text="hello from the target").first
+    stream_row.locator(".jpf-line").click()
+    raw = stream_row.locator("[data-role=raw-json]")
+    expect(raw).to_be_visible()
+    expect(raw).to_contain_text('"msg_type"')
+    expect(raw).to_contain_text("hello from the target")
+    shoot(mon, screenshots, "jupyterlab-3-raw")
+
+    # threaded mode: the target's execute requests rebuilt as parents, outputs nested
+    choose_mode(mon, "threaded")
+    threads = mon.locator(".jpf-monitor [data-role=thread]")
+    expect(threads.first).to_be_attached()
+    placeholder = threads.locator("[data-role=placeholder]").filter(
+        has_text="hello from the target"
+    )
+    expect(placeholder).to_have_count(1)
+    thread = threads.filter(has=placeholder)
+    assert thread.get_attribute("data-parent-id")
+    expect(thread.locator("[data-role=row][data-msg-type=stream]")).to_contain_text(
+        "hello from the target"
+    )
+    expect(thread.locator("[data-role=row][data-msg-type=execute_input]")).to_have_count(1)
+    shoot(mon, screenshots, "jupyterlab-4-threaded")
+
+    # filters: a type chip, then text, narrow the list
+    choose_mode(mon, "rendered")
+    mon.locator(".jpf-monitor [data-role=filter-type][data-msg-type=error]").click()
+    expect(rows(mon, "stream")).to_have_count(0)
+    expect(rows(mon, "error")).to_have_count(1)
+    mon.locator(".jpf-monitor [data-role=filter-type][data-msg-type=error]").click()
+    expect(rows(mon, "stream").first).to_be_attached()
+    mon.locator(".jpf-monitor [data-role=filter-text]").fill("hello from the target")
+    expect(rows(mon, "error")).to_have_count(0)
+    expect(rows(mon, "stream")).to_have_count(1)
+    shoot(mon, screenshots, "jupyterlab-5-filtered")
+    mon.locator(".jpf-monitor [data-role=filter-text]").fill("")
+    expect(rows(mon, "error")).to_have_count(1)
+
+    # the Python side agrees
+    run_cell(mon, 1)
+    expect(cell_output(mon, 1)).to_contain_text("captured")
+    seen_before = rows(mon).count()
+
+    # a reload brings the view back from the live kernel, with its history
+    mon.keyboard.press("Control+s")
+    wait_saved(lab_server, monitor_path)
+    mon.reload()
+    wait_notebook_ready(mon, lab_server, monitor_path)
+    expect(widget(mon)).to_have_attribute("data-status", "connected")
+    expect(rows(mon, "stream").filter(has_text="hello from the target")).to_be_visible()
+    expect(rows(mon, "error")).to_have_count(1)
+    assert rows(mon).count() >= seen_before - 1
+    shoot(mon, screenshots, "jupyterlab-6-after-reload")
+
+    front.check_console()
+    print(f"scenario 1 (JupyterLab) took {time.monotonic() - started:.1f} s")
+
+
+def wait_saved(server: Server, path: str, timeout: float = 15) -> None:
+    """Wait until the notebook on disk holds the monitor's widget output."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        nb = json.loads((server.root / path).read_text())
+        outputs = nb["cells"][0].get("outputs", [])
+        if any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{path} was not saved with the widget's output")
+
+
+def test_unknown_kernel_fails_clearly(lab_server: Server, front: Front, screenshots: Path) -> None:
+    started = time.monotonic()
+    path = lab_server.write_notebook(
+        "failing.ipynb",
+        [
+            'from jpf_widget import Monitor\nbad = Monitor("no-such-kernel")\nbad',
+            "print('still working', 6 * 7)",
+        ],
+    )
+    page = open_notebook(front, lab_server, path)
+    run_cell(page, 0)
+    view = widget(page)
+    expect(view).to_have_attribute("data-status", "failed")
+    detail = page.locator(".jpf-monitor [data-role=status-detail]")
+    expect(detail).to_be_visible()
+    expect(detail).to_contain_text("no kernel matches")
+    run_cell(page, 1)
+    expect(cell_output(page, 1)).to_contain_text("still working 42")
+    shoot(page, screenshots, "jupyterlab-7-unknown-kernel")
+    front.check_console()
+    print(f"scenario 3 (unknown kernel) took {time.monotonic() - started:.1f} s")
