@@ -23,7 +23,7 @@ export function isMarker(row: Row): boolean {
 
 /**
  * A predicate for the list. Rules: rows with `seq <= clearedSeq` are hidden; `status` rows only
- * with `showStatus`; markers (channel `monitor`) ignore the type and text filters but follow the
+ * with `showStatus` (or when "status" is one of the chosen types); markers (channel `monitor`) ignore the type and text filters but follow the
  * channel filter; empty type/channel lists mean "all"; text matches summary, msg_type, msg_id
  * and comm_id, case-insensitively.
  */
@@ -36,7 +36,7 @@ export function makePredicate(f: Filters): (row: Row) => boolean {
     if (row.seq <= cleared) return false;
     if (channels && !channels.has(row.channel)) return false;
     if (isMarker(row)) return true;
-    if (row.msg_type === "status" && !f.showStatus) return false;
+    if (row.msg_type === "status" && !f.showStatus && !types?.has("status")) return false;
     if (types && !types.has(row.msg_type)) return false;
     if (text) {
       return (

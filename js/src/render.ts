@@ -9,6 +9,8 @@ import type { Body, Row } from "./types";
 
 /** Characters of text shown before "show more". */
 export const TEXT_CAP = 100_000;
+/** HTML longer than this is shown as source instead of being sanitized and rendered. */
+export const HTML_CAP = 2_000_000;
 
 function str(v: unknown): string {
   if (typeof v === "string") return v;
@@ -68,7 +70,19 @@ export function renderMime(mime: string, data: unknown): HTMLElement {
   } else if (kind === "svg") {
     out.append(sanitizeSvgFragment(str(data)));
   } else if (kind === "html") {
-    out.append(sanitizeHtmlFragment(str(data)));
+    const html = str(data);
+    if (html.length > HTML_CAP) {
+      out.append(
+        h(
+          "div",
+          { class: "jpf-note" },
+          `HTML of ${html.length.toLocaleString()} characters: shown as source`,
+        ),
+        textBlock(html, "jpf-code", false),
+      );
+    } else {
+      out.append(sanitizeHtmlFragment(html));
+    }
   } else if (kind === "json") {
     out.append(jsonTree(data, { openDepth: 2 }));
   } else if (kind === "source") {

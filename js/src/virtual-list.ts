@@ -72,7 +72,14 @@ export class VirtualList {
     this.win.className = "jpf-window";
     scroller.append(this.spacer, this.win);
     scroller.addEventListener("scroll", this.onScroll, { passive: true });
+    // Resizing the widget (or showing it after it was hidden) changes what is on screen.
+    if (typeof ResizeObserver !== "undefined") {
+      this.resizer = new ResizeObserver(() => this.schedule());
+      this.resizer.observe(scroller);
+    }
   }
+
+  private resizer: ResizeObserver | null = null;
 
   private onScroll = () => {
     const s = this.scroller;
@@ -196,6 +203,7 @@ export class VirtualList {
   dispose(): void {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.scroller.removeEventListener("scroll", this.onScroll);
+    this.resizer?.disconnect();
     this.cache.clear();
   }
 }

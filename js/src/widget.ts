@@ -84,6 +84,8 @@ class MonitorView {
   };
   private mode: ViewMode = "rendered";
   private paused = false;
+  /** The newest seq when the list was paused. */
+  private pausedAt = -1;
   private pendingWhilePaused = 0;
   private readonly expanded = new Set<number>();
   private readonly rowMode = new Map<number, "raw" | "rendered">();
@@ -147,7 +149,11 @@ class MonitorView {
   ) {
     this.shared = stateOf(model);
     this.bodies = this.shared.bodies;
-    this.root = h("div", { class: "jpf-monitor", tabindex: "0" });
+    this.root = h("div", {
+      class: "jpf-monitor",
+      tabindex: "0",
+      "aria-label": "Jupyter kernel message monitor",
+    });
     this.buildDom();
     host.append(this.root);
     const source: ListSource = {
@@ -230,7 +236,8 @@ class MonitorView {
 
   private onMessage(content: unknown, buffers: unknown): void {
     const msg = decodeMessage(content, buffers);
-    if (msg.kind === "rows" || msg.kind === "history") this.addRows(msg.rows);
+    if (msg.kind === "rows" || msg.kind === "history")
+      this.addRows(msg.rows, msg.kind === "history");
     else if (msg.kind === "bodies") this.addBodies(msg.bodies);
     else if (msg.kind === "error") {
       // A request that could not be answered: allow a retry later.
@@ -246,6 +253,7 @@ class MonitorView {
   private readAllTraits(): void {
     this.mode = this.readMode();
     this.paused = this.model.get("paused") === true;
+    this.pausedAt = -1;
     this.readFilters(false);
     this.root.dataset.view = this.mode;
   }
@@ -276,7 +284,7 @@ class MonitorView {
 
   // ---------------------------------------------------------------- data
 
-  private addRows(rows: Row[]): void {
+  private addRows(rows: Row[], history = false): void {
     if (!rows.length) return;
     const res = this.store.add(rows);
     if (!res.added.length && !res.dropped) return;
@@ -294,7 +302,11 @@ class MonitorView {
     this.chromeDirty.lane = true;
     this.scheduleChrome();
     if (this.paused) {
-      this.pendingWhilePaused += res.added.length;
+      if (history) {
+        // A view that starts paused still shows the history it asked for.
+        this.pausedAt = Math.max(this.pausedAt, this.store.lastSeq);
+        this.refilter();
+      } else this.pendingWhilePaused += res.added.length;
       return;
     }
     if (res.merged) {
@@ -331,9 +343,14 @@ class MonitorView {
     return rows[i]?.seq === seq ? rows[i] : undefined;
   }
 
+  /** Rows the list may show: all, or while paused only those received before pausing. */
+  private listable(): readonly Row[] {
+    if (!this.paused) return this.store.rows;
+    return this.store.rows.slice(0, lowerBound(this.store.rows, this.pausedAt + 1));
+  }
+
   private refilter(): void {
-    if (this.paused) return;
-    this.shown = this.store.rows.filter(this.predicate);
+    this.shown = this.listable().filter(this.predicate);
     if (this.mode === "threaded") this.rebuildThreads();
     this.list.invalidate();
     this.chromeDirty.counters = true;
@@ -342,7 +359,7 @@ class MonitorView {
 
   private rebuildThreads(): void {
     this.threadIx = new ThreadIndex(this.predicate);
-    this.threadIx.addAll(this.store.rows);
+    this.threadIx.addAll(this.listable());
     this.threadLines = null;
     this.list.invalidate();
   }
@@ -400,6 +417,7 @@ class MonitorView {
   private setPaused(p: boolean): void {
     if (p === this.paused) return;
     this.paused = p;
+    this.pausedAt = this.store.lastSeq;
     if (!p) {
       this.pendingWhilePaused = 0;
       this.refilter();
@@ -743,7 +761,22 @@ class MonitorView {
     const listWrap = h("div", { class: "jpf-listwrap" }, e.scroller, e.jump, e.empty);
     this.root.append(header, toolbar, e.types, laneWrap, listWrap);
     this.root.addEventListener("keydown", this.onKey);
+    window.addEventListener("keydown", this.onKeyCapture, true);
   }
+
+  /**
+   * JupyterLab (Lumino) handles shortcuts in the capture phase on `document`. For plain keys
+   * (no Ctrl/Meta/Alt) typed while the monitor has focus, mark the monitor with
+   * `data-lm-suppress-shortcuts` just for this event, so command-mode keys (r, 1, x, ...) do not
+   * act on the notebook; Ctrl+S and other chords keep working.
+   */
+  private onKeyCapture = (ev: KeyboardEvent) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (!(ev.target instanceof Node) || !this.root.contains(ev.target)) return;
+    if (ev.key === "Escape" || ev.key === "Tab") return;
+    this.root.setAttribute("data-lm-suppress-shortcuts", "true");
+    setTimeout(() => this.root.removeAttribute("data-lm-suppress-shortcuts"), 0);
+  };
 
   private onKey = (ev: KeyboardEvent) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
@@ -788,7 +821,7 @@ class MonitorView {
     this.root.dataset.status = status;
     e.status.replaceChildren(
       h("span", { class: "jpf-dot", "data-state": status }),
-      ` ${STATUS_WORDS[status] ?? status}`,
+      h("span", { class: "jpf-status-word" }, STATUS_WORDS[status] ?? status),
     );
     e.status.title = asString(m.get("target")) ? `target: ${asString(m.get("target"))}` : "";
     const detail = asString(m.get("status_detail"));
@@ -991,6 +1024,7 @@ class MonitorView {
     clearInterval(this.laneTimer);
     if (this.chromeFrame) cancelAnimationFrame(this.chromeFrame);
     this.root.removeEventListener("keydown", this.onKey);
+    window.removeEventListener("keydown", this.onKeyCapture, true);
     this.root.remove();
   }
 }

@@ -157,6 +157,7 @@ describe("filters", () => {
     expect(p(rows[6])).toBe(true);
     const q = makePredicate({ ...NO_FILTERS, showStatus: true });
     expect(q(rows[0])).toBe(true);
+    expect(makePredicate({ ...NO_FILTERS, types: ["status"] })(rows[0])).toBe(true);
     const c = makePredicate({ ...NO_FILTERS, channels: ["shell"] });
     expect(c(rows[6])).toBe(false);
   });
