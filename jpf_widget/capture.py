@@ -30,17 +30,18 @@ from typing import Any
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from .kernels import ConnectionInfo
+from .kernels import ConnectionFileError, ConnectionInfo, read_connection_file
 from .log import MessageLog
-from .messages import Message
+from .messages import COMM_TYPES, Message, comm_id_of
 from .wire import Frames, MalformedMessage, Signer, split_frames
 
-__all__ = ["STATES", "Capture", "LossDetector"]
+__all__ = ["STATES", "Capture", "LossDetector", "ViewTraffic"]
 
 STATES = ("connecting", "connected", "unresponsive", "restarting", "dead", "closed")
 
 _COUNTER_KEY = re.compile(r"^.+_(?P<pid>\d+)$")  # "{session}_{pid}", before "_{n}"
 _DRAIN_BATCH = 2000  # messages taken off a busy socket before the loop looks at the others
+_MISMATCH = "signature mismatch: wrong connection file or key?"
 _LOOPBACK = ("127.", "localhost", "::1", "0.0.0.0")
 
 
@@ -71,14 +72,16 @@ class LossDetector:
         self._counters: dict[str, _Counter] = {}
         self.available: bool | None = None  # None until the first kernel message
 
-    def feed(self, message: Message, own: bool = False) -> None:
+    def feed(
+        self, msg_id: str, msg_type: str, channel: str, parent: dict[str, Any], own: bool = False
+    ) -> None:
         """Account for one message; ``own`` when it answers one of our requests (whose reply
         we see, so it excuses nothing)."""
-        key, _, number = message.msg_id.rpartition("_")
+        key, _, number = msg_id.rpartition("_")
         counter = self._counters.get(key)
         if counter is None:
             if not (number.isdigit() and _COUNTER_KEY.match(key)):
-                if message.msg_type != "iopub_welcome":
+                if msg_type != "iopub_welcome":
                     self.available = False
                 return
             if self.available is None:
@@ -94,8 +97,10 @@ class LossDetector:
             counter.seen += 1
         else:
             return
-        if not own and message.channel == "iopub" and message.parent_type.endswith("_request"):
-            counter.requests.add(message.parent_id)
+        if not own and channel == "iopub":
+            parent_type = parent.get("msg_type")
+            if isinstance(parent_type, str) and parent_type.endswith("_request"):
+                counter.requests.add(str(parent.get("msg_id")))
 
     @property
     def lost(self) -> int:
@@ -118,6 +123,26 @@ class LossDetector:
         return None
 
 
+class ViewTraffic:
+    """The comm ids of jpf_widget's own views, whose traffic a monitor must not record.
+
+    A widget's state updates and custom messages leave its kernel on iopub as comm messages;
+    when a monitor watches the kernel it runs in, recording them would make more of them (a
+    feedback loop, and between two monitors an endless one). Their messages are counted as
+    ``own_view_traffic`` instead. (The status pair around a request from a view is recorded:
+    it happens once per request, which the view sends only on render and scroll.)
+    """
+
+    def __init__(self) -> None:
+        self.comm_ids: set[str] = set()
+
+    def covers(self, frames: Frames) -> bool:
+        return (
+            frames.header["msg_type"] in COMM_TYPES
+            and comm_id_of(frames.content_bytes) in self.comm_ids
+        )
+
+
 class Capture:
     """Attach to one kernel and record what it says into ``log``, in a daemon thread.
 
@@ -129,6 +154,9 @@ class Capture:
         Where messages go.
     heartbeat_interval : float
         Seconds between heartbeat pings; two missed replies make the kernel *unresponsive*.
+    view_traffic : ViewTraffic, optional
+        Traffic of jpf_widget's own views, not to be recorded (when a monitor watches the
+        kernel it runs in).
     dead_after : float
         Seconds after the kernel's sockets went away with no sign of it coming back before it is
         declared *dead* (at once when its process is known to be gone).
@@ -138,12 +166,15 @@ class Capture:
         self,
         info: ConnectionInfo,
         log: MessageLog,
+        *,
         heartbeat_interval: float = 1.0,
         dead_after: float = 2.0,
         probe_after: float = 0.5,
+        view_traffic: ViewTraffic | None = None,
     ) -> None:
         self.info = info
         self.log = log
+        self.view_traffic = view_traffic
         self.state = "connecting"
         self.detail = ""
         self.kernel_info: dict[str, Any] | None = None
@@ -167,6 +198,12 @@ class Capture:
         self._disconnected_at: float | None = None
         self._shutdown_restart: bool | None = None
         self._last_hb_reply = 0.0
+        self._moved_to: ConnectionInfo | None = None
+        self._moved = False
+        self._heard_iopub = False
+        self._first_pong_at = 0.0
+        self._file_checked_at = 0.0
+        self._file_stamp = _stamp(info.connection_file)
         self._last_activity = 0.0
         self._probe_due = False
         self._bad_streak = 0
@@ -211,12 +248,17 @@ class Capture:
 
     def _loop(self) -> None:
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        sockets = self._open_sockets(context)
         try:
-            self._serve(context, sockets)
+            while not self._stop.is_set():
+                sockets = self._open_sockets(context)
+                try:
+                    self._serve(context, sockets)
+                finally:
+                    for sock in sockets.values():
+                        sock.close(linger=0)
+                if self._moved_to is not None:
+                    self._follow_move(self._moved_to)
         finally:
-            for sock in sockets.values():
-                sock.close(linger=0)
             context.term()
 
     def _open_sockets(
@@ -242,12 +284,14 @@ class Capture:
     def _serve(
         self, context: zmq.Context[zmq.Socket[bytes]], sockets: dict[str, zmq.Socket[bytes]]
     ) -> None:
+        """Poll the sockets until closed, or until the connection file says the kernel moved."""
         poller = zmq.Poller()
         for sock in sockets.values():
             poller.register(sock, zmq.POLLIN)
         self._send_kernel_info_request(sockets["shell"])
-        hb_sent = self._ping(sockets["hb"])
-        while not self._stop.is_set():
+        pinged_at = self._ping(sockets["hb"])
+        waiting_for_pong = True
+        while not self._stop.is_set() and self._moved_to is None:
             ready = dict(poller.poll(100))
             now = time.monotonic()
             if sockets["iopub"] in ready:
@@ -259,21 +303,53 @@ class Capture:
             if sockets["hb"] in ready:
                 sockets["hb"].recv()
                 self._last_hb_reply = now
-                hb_sent = 0.0
-            if now - hb_sent >= self._hb_interval and hb_sent == 0.0:
-                hb_sent = self._ping(sockets["hb"])
-            elif hb_sent and now - hb_sent >= self._hb_interval:
-                # REQ sockets cannot send twice: a missed reply means a new socket
-                poller.unregister(sockets["hb"])
-                sockets["hb"].close(linger=0)
-                sockets["hb"] = self._heartbeat(context)
-                poller.register(sockets["hb"], zmq.POLLIN)
-                hb_sent = self._ping(sockets["hb"])
+                waiting_for_pong = False
+            if now - pinged_at >= self._hb_interval:
+                if waiting_for_pong:
+                    # a REQ socket cannot send twice: a missed reply needs a new socket
+                    poller.unregister(sockets["hb"])
+                    sockets["hb"].close(linger=0)
+                    sockets["hb"] = self._heartbeat(context)
+                    poller.register(sockets["hb"], zmq.POLLIN)
+                pinged_at = self._ping(sockets["hb"])
+                waiting_for_pong = True
             self._judge(now, sockets)
 
     def _ping(self, hb: zmq.Socket[bytes]) -> float:
         hb.send(b"ping")
         return time.monotonic()
+
+    def _follow_move(self, info: ConnectionInfo) -> None:
+        """Attach to the kernel at its new ports (the connection file was rewritten)."""
+        self.info = info
+        self._signer = Signer(info.key, info.digest)
+        self._moved_to = None
+        self._moved = True
+        self._connected = False
+        self._disconnected_at = None
+        self._shutdown_restart = None
+        self._last_hb_reply = 0.0
+        self._set_state("restarting", "the connection file changed: attaching to the new ports")
+        self.log.add_marker("moved", f"connection file rewritten: now {info.url('iopub')}")
+
+    def _check_connection_file(self, now: float) -> None:
+        """While the kernel is away, look whether its connection file now names other ports."""
+        if not self.info.connection_file or now - self._file_checked_at < 0.5:
+            return
+        self._file_checked_at = now
+        try:
+            stamp = Path(self.info.connection_file).stat().st_mtime_ns
+        except OSError:
+            return
+        if stamp == self._file_stamp:
+            return
+        try:
+            info = read_connection_file(self.info.connection_file, self.info.kernel_id)
+        except ConnectionFileError:
+            return  # being written: look again next time
+        self._file_stamp = stamp
+        if info != self.info:
+            self._moved_to = info
 
     def _drain(self, sock: zmq.Socket[bytes], channel: str) -> None:
         """Take what is queued on ``sock`` (up to a batch) and record it."""
@@ -300,24 +376,35 @@ class Capture:
         if self._signer.check(frames):
             if self._bad_streak:
                 self._bad_streak = 0
-                if self.detail.startswith("signature mismatch"):
+                if self.detail == _MISMATCH:
                     self._set_state(self.state, "")
             return frames
         self.log.count_problem("bad_signature")
         self._bad_streak += 1
         if self._bad_streak >= 3:
-            self._set_state(self.state, "signature mismatch: wrong connection file or key?")
+            self._set_state(self.state, _MISMATCH)
         return None
 
     def _record(self, channel: str, batch: list[Frames]) -> None:
-        messages = self.log.add_many(channel, batch)
-        self._last_activity = time.monotonic()
-        loss, own_requests = self.loss, self.own_requests
+        loss, own_requests, view_traffic = self.loss, self.own_requests, self.view_traffic
         lost = loss.lost
+        keep = []
+        for frames in batch:
+            header, parent = frames.header, frames.parent_header
+            parent_id = parent.get("msg_id")
+            loss.feed(
+                header["msg_id"], header["msg_type"], channel, parent, parent_id in own_requests
+            )
+            if view_traffic is not None and view_traffic.covers(frames):
+                self.log.count_problem("own_view_traffic")
+            else:
+                keep.append(frames)
+        messages = self.log.add_many(channel, keep)
         for message in messages:
-            loss.feed(message, message.parent_id in own_requests)
             self._observe(message)
         if messages:
+            self._heard_iopub = self._heard_iopub or channel == "iopub"
+            self._last_activity = time.monotonic()
             self._probe_due = channel == "iopub" and messages[-1].parent_id not in own_requests
         if loss.lost != lost:
             self.log.set_problem("lost", loss.lost)
@@ -334,16 +421,18 @@ class Capture:
                 self._set_state("restarting", "the kernel is restarting")
         if msg_type == "iopub_welcome" or not message.session:
             return
-        if not self.kernel_session:
+        if message.session != self.kernel_session:
+            # a new session is a new kernel process; after a move it is one even when the old
+            # process never said a word
+            if self.kernel_session or self._moved:
+                self.restarts += 1
+                self._changes += 1
+                self.log.add_marker("restart", f"kernel restarted: new session {message.session}")
+                self._shutdown_restart = None
             self.kernel_session = message.session
-        elif message.session != self.kernel_session:
-            self.kernel_session = message.session
-            self.restarts += 1
-            self._changes += 1
-            self.log.add_marker("restart", f"kernel restarted: new session {message.session}")
-            self._shutdown_restart = None
+            self._moved = False
         if self._connected and self.state in ("connecting", "restarting", "dead"):
-            self._set_state("connected", "")
+            self._set_state("connected", self._standing_detail())
 
     def _on_socket_event(self, sockets: dict[str, zmq.Socket[bytes]]) -> None:
         event = recv_monitor_message(sockets["events"])["event"]
@@ -363,6 +452,8 @@ class Capture:
 
     def _judge(self, now: float, sockets: dict[str, zmq.Socket[bytes]]) -> None:
         """Decide the state from the heartbeat and the sockets' connection."""
+        if not self._connected or self.state in ("dead", "unresponsive"):
+            self._check_connection_file(now)
         if self._disconnected_at is not None:
             down_for = now - self._disconnected_at
             reason = self._why_gone()
@@ -383,9 +474,9 @@ class Capture:
                     f"no heartbeat for {silent:.0f} s: the kernel's process is stopped or stuck",
                 )
         elif self.state == "unresponsive" or (
-            self.state == "connecting" and self._last_hb_reply and self.kernel_info is not None
+            self.state == "connecting" and self._last_hb_reply and self._heard_or_waited(now)
         ):
-            self._set_state("connected", "")
+            self._set_state("connected", self._standing_detail())
         elif self.state == "dead" and self._last_hb_reply and now - self._last_hb_reply < 1:
             self._set_state("restarting", "the kernel came back; waiting for it to answer")
             self._send_kernel_info_request(sockets["shell"])
@@ -397,6 +488,20 @@ class Capture:
             self._probe_due = False
             self._send_kernel_info_request(sockets["shell"])
 
+    def _standing_detail(self) -> str:
+        """What stays said while connected: a key that fails every message."""
+        return _MISMATCH if self._bad_streak >= 3 else ""
+
+    def _heard_or_waited(self, now: float) -> bool:
+        """Whether iopub is known to flow: a message arrived on it, or (a busy, silent kernel
+        that has not yet answered our kernel_info_request, which waits behind the running
+        cell) the heartbeat has answered for a while."""
+        if self._heard_iopub:
+            return True
+        if not self._first_pong_at:
+            self._first_pong_at = now
+        return now - self._first_pong_at >= 2.0
+
     def _enter_dead(self, reason: str) -> None:
         if self.state != "dead":
             self._set_state("dead", reason)
@@ -404,6 +509,8 @@ class Capture:
 
     def _why_gone(self) -> str:
         """A definite reason the kernel is gone, or "" if it may come back."""
+        if self._shutdown_restart is False:
+            return "the kernel was shut down (a client sent it a shutdown_request)"
         path = self.info.connection_file
         if path and not Path(path).exists():
             return f"the kernel was shut down: its connection file {path} was removed"
@@ -432,3 +539,10 @@ def _process_exists(pid: int) -> bool:
     except OSError:
         return True  # no /proc here: kill(0) is all we know
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _stamp(path: str) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns if path else 0
+    except OSError:
+        return 0

@@ -205,6 +205,7 @@ class MessageLog:
                 "bad_signature": self._problems["bad_signature"],
                 "malformed": self._problems["malformed"],
                 "replayed": self._problems["replayed"],
+                "own_view_traffic": self._problems["own_view_traffic"],
                 "by_type": dict(self._type_counts),
                 "by_channel": dict(self._channel_counts),
             }

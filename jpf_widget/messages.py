@@ -14,6 +14,7 @@ parsed the first time they are read. Every message is an instance of the class f
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import orjson
@@ -36,6 +37,7 @@ __all__ = [
     "Status",
     "Stream",
     "UpdateDisplayData",
+    "comm_id_of",
     "make_message",
 ]
 
@@ -276,7 +278,7 @@ class _Comm(Message):
 
     def __init__(self, seq: int, channel: str, received: float, frames: Frames) -> None:
         super().__init__(seq, channel, received, frames)
-        self.comm_id = str(self.content.get("comm_id", "") or "")
+        self.comm_id = comm_id_of(frames.content_bytes)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -384,6 +386,23 @@ def make_message(seq: int, channel: str, received: float, frames: Frames) -> Mes
     return family(seq, channel, received, frames)
 
 
+_COMM_ID = re.compile(rb'^\s*\{\s*"comm_id"\s*:\s*"([^"\\]*)"')
+COMM_TYPES = frozenset(("comm_open", "comm_msg", "comm_close"))
+
+
+def comm_id_of(content: bytes) -> str:
+    """The ``comm_id`` of a comm message's content frame.
+
+    Senders put ``comm_id`` first, so it is read from the frame's start without parsing what
+    may be megabytes of ``data``; any other layout is parsed in full.
+    """
+    match = _COMM_ID.match(content, 0, 256)
+    if match:
+        return match[1].decode("utf-8", "replace")
+    value = _lenient_object(content).get("comm_id")
+    return value if isinstance(value, str) else ""
+
+
 def _lenient_object(data: bytes) -> dict[str, Any]:
     """Parse a metadata or content frame; what is not a JSON object is kept, not dropped."""
     if not data:
@@ -392,6 +411,8 @@ def _lenient_object(data: bytes) -> dict[str, Any]:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
         return {"_jpf_unparsed": data[:4096].decode("utf-8", "replace")}
+    if value is None:  # some kernels send a null parent_header (iopub_welcome)
+        return {}
     return value if isinstance(value, dict) else {"_jpf_value": value}
 
 

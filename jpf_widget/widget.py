@@ -30,7 +30,7 @@ import anywidget
 import orjson
 import traitlets
 
-from .capture import Capture
+from .capture import Capture, ViewTraffic
 from .kernels import ConnectionInfo, TargetError, resolve_target
 from .log import DEFAULT_BUDGET, MessageLog
 from .messages import Message
@@ -44,6 +44,8 @@ HISTORY_LIMIT = 100_000
 FLUSH_INTERVAL = 0.05
 _ROWS_PER_SEND = 5000  # keeps one comm message to a few MB; the next tick sends the rest
 _STATIC = Path(__file__).parent / "static"
+# Shared by every Monitor in this process: none records any monitor's view traffic.
+VIEW_TRAFFIC = ViewTraffic()
 _MISSING_BUILD = """
 export default { render({ el }) {
   el.textContent = "jpf_widget's front end was not built: reinstall with `pip install .` " +
@@ -112,6 +114,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         self._sent_seq = -1
         self._synced: tuple[int, int, int, int] = (-1, -1, -1, -1)
         self.on_msg(self._on_view_message)
+        VIEW_TRAFFIC.comm_ids.add(self.model_id)
         if target is None:
             self.status, self.status_detail = "closed", "no kernel chosen"
             return
@@ -126,7 +129,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
     def _start(self, info: ConnectionInfo) -> None:
         self.kernel_id = info.kernel_id
         self.connection = info.public()
-        self._capture = Capture(info, self._log)
+        self._capture = Capture(info, self._log, view_traffic=VIEW_TRAFFIC)
         self._capture.start()
         self._log.add_marker("attached", f"attached to kernel {info.kernel_id}")
         self._flusher = threading.Thread(
@@ -185,7 +188,8 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         return found
 
     def wait_until_connected(self, timeout: float = 10.0) -> Monitor:
-        """Block until the kernel answered our kernel_info_request.
+        """Block until the kernel's heartbeat answers (``kernel_info`` may come later: a busy
+        kernel answers our kernel_info_request when its running cell ends).
 
         Raises
         ------
@@ -199,7 +203,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state, detail = self._live_status()
-            if state == "connected" and (self._capture and self._capture.kernel_info):
+            if state == "connected":
                 self._sync_traits()
                 return self
             if state in ("closed", "failed"):
@@ -230,6 +234,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         if closed is None or closed.is_set():
             return
         closed.set()
+        VIEW_TRAFFIC.comm_ids.discard(self.model_id)
         if self._capture is not None:
             self._capture.close()
         flusher = getattr(self, "_flusher", None)
@@ -276,6 +281,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
             with self.hold_sync():
                 self.status = capture.state
                 self.status_detail = capture.detail
+                self.connection = capture.info.public()
                 if capture.kernel_info is not None and capture.kernel_info != self.kernel_info:
                     self.kernel_info = capture.kernel_info
                 self.counters = self._counters()

@@ -70,6 +70,8 @@ def split_frames(frames: list[bytes]) -> Frames:
     if not isinstance(msg_id, str):
         raise MalformedMessage("header has no msg_id")
     parent_header = _json_object(parent_bytes, "parent_header") if parent_bytes else {}
+    if not isinstance(parent_header.get("msg_id"), str | None):
+        raise MalformedMessage("parent_header's msg_id is not a string")
     buffers = tuple(frames[start + 5 :])
     size = sum(map(len, frames))
     # tuple.__new__ skips NamedTuple's Python-level __new__: this runs once per message

@@ -109,6 +109,7 @@ def test_unknown_request_gets_an_error_not_an_exception(watched: Any) -> None:
 def test_traits_follow_the_kernel(watched: Any) -> None:
     monitor, _ = watched
     assert monitor.status == "connected"
+    wait_until(lambda: monitor.kernel_info is not None)
     assert monitor.kernel_info["implementation"] == "ipython"
     wait_until(lambda: monitor.counters.get("captured", 0) >= 1)
     assert monitor.connection["transport"] == "tcp"
