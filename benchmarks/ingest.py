@@ -6,7 +6,8 @@
    loss accounting).
 
 Each path drains the same 30,000 signed messages from an inproc SUB socket with ``RCVHWM=0``,
-pre-filled before the clock starts. Reported: messages/s and the ratios.
+pre-filled before the clock starts, in three interleaved rounds; each path's best round is
+reported (on a shared machine, interference only ever slows a round down).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from jpf_widget.log import MessageLog
 
 KEY = b"5e3c0a5b-bench-key-0000-000000000000"
 SIZES = {"small": 0, "10 KB": 10_000, "1 MB": 1_000_000}
+ROUNDS = 3
 
 
 def _messages(count: int, size: int) -> list[list[bytes]]:
@@ -95,13 +97,14 @@ def run(count: int = 30_000) -> list[dict[str, Any]]:
     for label, size in SIZES.items():
         n = count if size < 1_000_000 else max(count // 30, 500)  # 1 MB x 30k would be 30 GB
         frames = _messages(n, size)
-        rates = {}
-        for path, drain in PATHS.items():
-            sub = _prefilled(context, frames, f"{label}-{path}-{os.getpid()}")
-            started = time.perf_counter()
-            drain(sub, n)
-            rates[path] = n / (time.perf_counter() - started)
-            sub.close(linger=0)
+        rates = dict.fromkeys(PATHS, 0.0)
+        for attempt in range(ROUNDS):  # interleaved rounds, best of each: noise only slows
+            for path, drain in PATHS.items():
+                sub = _prefilled(context, frames, f"{label}-{path}-{attempt}-{os.getpid()}")
+                started = time.perf_counter()
+                drain(sub, n)
+                rates[path] = max(rates[path], n / (time.perf_counter() - started))
+                sub.close(linger=0)
         ours = rates["jpf_widget ingest"]
         rows.append(
             {

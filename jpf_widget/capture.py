@@ -41,6 +41,7 @@ STATES = ("connecting", "connected", "unresponsive", "restarting", "dead", "clos
 
 _COUNTER_KEY = re.compile(r"^.+_(?P<pid>\d+)$")  # "{session}_{pid}", before "_{n}"
 _DRAIN_BATCH = 2000  # messages taken off a busy socket before the loop looks at the others
+_LIFE_TYPES = frozenset(("kernel_info_reply", "shutdown_reply"))
 _MISMATCH = "signature mismatch: wrong connection file or key?"
 _LOOPBACK = ("127.", "localhost", "::1", "0.0.0.0")
 
@@ -224,6 +225,10 @@ class Capture:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    def connection(self) -> dict[str, Any]:
+        """What may be shown about the connection (never the key)."""
+        return self.info.public()
+
     @property
     def changes(self) -> int:
         """Bumped at every change of state or kernel info, for pollers."""
@@ -387,21 +392,26 @@ class Capture:
 
     def _record(self, channel: str, batch: list[Frames]) -> None:
         loss, own_requests, view_traffic = self.loss, self.own_requests, self.view_traffic
+        feed = loss.feed
         lost = loss.lost
         keep = []
         for frames in batch:
             header, parent = frames.header, frames.parent_header
-            parent_id = parent.get("msg_id")
-            loss.feed(
-                header["msg_id"], header["msg_type"], channel, parent, parent_id in own_requests
-            )
-            if view_traffic is not None and view_traffic.covers(frames):
+            msg_type = header["msg_type"]
+            feed(header["msg_id"], msg_type, channel, parent, parent.get("msg_id") in own_requests)
+            if view_traffic is not None and msg_type in COMM_TYPES and view_traffic.covers(frames):
                 self.log.count_problem("own_view_traffic")
             else:
                 keep.append(frames)
         messages = self.log.add_many(channel, keep)
+        session = self.kernel_session
         for message in messages:
-            self._observe(message)
+            # most messages say nothing about the kernel's life: skip the call for them
+            if message.session != session or message.msg_type in _LIFE_TYPES:
+                self._observe(message)
+                session = self.kernel_session
+        if self.state != "connected" and messages:
+            self._observe(messages[-1])
         if messages:
             self._heard_iopub = self._heard_iopub or channel == "iopub"
             self._last_activity = time.monotonic()

@@ -60,33 +60,57 @@ class MessageLog:
     def add_many(
         self, channel: str, batch: list[Frames], received: float | None = None
     ) -> list[Message]:
-        """Record messages that passed their signature check, in order, under one lock."""
+        """Record messages that passed their signature check, in order, under one lock.
+
+        This is the hot path of capture (tens of thousands of messages a second): locals
+        instead of attribute lookups, counters and eviction once per batch.
+        """
         when = time.time() if received is None else received
         added: list[Message] = []
+        append = added.append
         with self._lock:
-            by_id = self._by_id
+            by_id, by_parent, by_comm, by_type = (
+                self._by_id,
+                self._by_parent,
+                self._by_comm,
+                self._by_type,
+            )
+            entries, type_counts = self._entries, self._type_counts
+            seq, cost = self._next_seq, 0
             for frames in batch:
-                message = make_message(self._next_seq, channel, when, frames)
-                if message.msg_id in by_id:
+                message = make_message(seq, channel, when, frames)
+                msg_id = message.msg_id
+                if msg_id in by_id:
                     self._problems["bad_signature"] += 1
                     self._problems["replayed"] += 1
                     continue
-                self._append(message, message.size + ENTRY_OVERHEAD)
-                self._captured += 1
-                self._type_counts[message.msg_type] += 1
-                self._channel_counts[channel] += 1
-                by_id[message.msg_id] = message
-                for index, key in (
-                    (self._by_parent, message.parent_id),
-                    (self._by_comm, message.comm_id),
-                    (self._by_type, message.msg_type),
-                ):
-                    if key:
-                        bucket = index.get(key)
-                        if bucket is None:
-                            bucket = index[key] = deque()
-                        bucket.append(message)
-                added.append(message)
+                seq += 1
+                entries.append(message)
+                cost += message.size + ENTRY_OVERHEAD
+                by_id[msg_id] = message
+                msg_type = message.msg_type
+                type_counts[msg_type] += 1
+                bucket = by_type.get(msg_type)
+                if bucket is None:
+                    bucket = by_type[msg_type] = deque()
+                bucket.append(message)
+                if message.parent_id:
+                    bucket = by_parent.get(message.parent_id)
+                    if bucket is None:
+                        bucket = by_parent[message.parent_id] = deque()
+                    bucket.append(message)
+                if message.comm_id:
+                    bucket = by_comm.get(message.comm_id)
+                    if bucket is None:
+                        bucket = by_comm[message.comm_id] = deque()
+                    bucket.append(message)
+                append(message)
+            self._next_seq = seq
+            self._bytes += cost
+            self._captured += len(added)
+            self._channel_counts[channel] += len(added)
+            while self._bytes > self.budget and len(entries) > 1:
+                self._evict_oldest()
             self._lock.notify_all()
         return added
 

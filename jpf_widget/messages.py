@@ -85,15 +85,18 @@ class Message:
     __match_args__: ClassVar[tuple[str, ...]] = ("msg_type",)
 
     def __init__(self, seq: int, channel: str, received: float, frames: Frames) -> None:
+        # wire.split_frames checked msg_id and msg_type are strings, and parent's msg_id
         header, parent = frames.header, frames.parent_header
+        session = header.get("session", "")
+        parent_type = parent.get("msg_type") or ""
         self.seq = seq
         self.channel = channel
         self.received = received
-        self.msg_id = str(header.get("msg_id", ""))
-        self.msg_type = str(header.get("msg_type", ""))
-        self.session = str(header.get("session", ""))
-        self.parent_id = str(parent.get("msg_id", "") or "")
-        self.parent_type = str(parent.get("msg_type", "") or "")
+        self.msg_id = header["msg_id"]
+        self.msg_type = header["msg_type"]
+        self.session = session if type(session) is str else str(session)
+        self.parent_id = parent.get("msg_id") or ""
+        self.parent_type = parent_type if type(parent_type) is str else str(parent_type)
         self.comm_id = ""
         self._header_bytes = frames.header_bytes
         self._parent_bytes = frames.parent_bytes

@@ -281,7 +281,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
             with self.hold_sync():
                 self.status = capture.state
                 self.status_detail = capture.detail
-                self.connection = capture.info.public()
+                self.connection = capture.connection()
                 if capture.kernel_info is not None and capture.kernel_info != self.kernel_info:
                     self.kernel_info = capture.kernel_info
                 self.counters = self._counters()

@@ -113,7 +113,10 @@ class Signer:
     __slots__ = ("_digest", "_mac")
 
     def __init__(self, key: bytes, digest: str = "sha256") -> None:
-        self._mac = hmac.new(key, digestmod=digest) if key else None
+        mac = hmac.new(key, digestmod=digest) if key else None
+        # hmac.HMAC wraps OpenSSL's HMAC object (``_hmac``); copying that directly skips the
+        # Python-level wrapper, a third of the cost of checking a small message
+        self._mac: Any = getattr(mac, "_hmac", mac)
         self._digest = digest
 
     def __repr__(self) -> str:
@@ -126,18 +129,19 @@ class Signer:
         mac = self._mac.copy()
         for part in parts:
             mac.update(part)
-        return mac.hexdigest().encode()
+        return str(mac.hexdigest()).encode()
 
     def check(self, frames: Frames) -> bool:
         """Whether the signature is good (always, for an unsigned kernel)."""
         if self._mac is None:
             return True
         mac = self._mac.copy()
-        mac.update(frames.header_bytes)
-        mac.update(frames.parent_bytes)
-        mac.update(frames.metadata_bytes)
-        mac.update(frames.content_bytes)
-        return hmac.compare_digest(mac.hexdigest().encode(), frames.signature)
+        update = mac.update
+        update(frames.header_bytes)
+        update(frames.parent_bytes)
+        update(frames.metadata_bytes)
+        update(frames.content_bytes)
+        return hmac.compare_digest(str(mac.hexdigest()).encode(), frames.signature)
 
     def request(
         self, msg_type: str, session: str, content: dict[str, Any] | None = None
