@@ -95,5 +95,5 @@ def test_demo_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert int(counts["stream"]) >= 2, stats  # the print and at least one tick
 
     last = text_of(code[-1])
-    assert "monitor closed" in last
-    assert "second kernel alive: False" in last
+    assert "second kernel alive: False · monitor: dead" in last
+    assert "messages still readable" in last

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import shutil
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from .conftest import (
     Front,
@@ -23,18 +27,17 @@ from .conftest import (
 pytestmark = pytest.mark.e2e
 
 PNG = tiny_png()
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 TARGET_CELLS = [
     'print("hello from the target")',
     "from IPython.display import display\n"
-    "display({'text/html': '<b>bold html</b>', 'image/png': '%s',\n"
-    "         'text/plain': 'a tiny png, as text'}, raw=True)" % PNG,
+    f"display({{'text/html': '<b>bold html</b>', 'image/png': '{PNG}',\n"
+    "         'text/plain': 'a tiny png, as text'}, raw=True)",
     "1/0",
     "import ipywidgets as widgets\nslider = widgets.IntSlider(value=3)\nslider",
     "slider.value = 7",
-    "from IPython.display import clear_output\n"
-    'print("soon cleared", flush=True)\n'
-    "clear_output()",
+    'from IPython.display import clear_output\nprint("soon cleared", flush=True)\nclear_output()',
 ]
 PRINT, DISPLAY, ERROR, SLIDER, SLIDER_SET, CLEAR = range(6)
 
@@ -46,11 +49,11 @@ def monitor_cells(target: str) -> list[str]:
     ]
 
 
-def widget(page: Page) -> Page:
-    return page.locator(".jpf-monitor")  # type: ignore[return-value]
+def widget(page: Page) -> Locator:
+    return page.locator(".jpf-monitor")
 
 
-def rows(page: Page, msg_type: str = "") -> object:
+def rows(page: Page, msg_type: str = "") -> Locator:
     sel = "[data-role=row]" + (f"[data-msg-type={msg_type}]" if msg_type else "")
     return page.locator(f".jpf-monitor {sel}")
 
@@ -65,11 +68,11 @@ def choose_mode(page: Page, mode: str) -> None:
 def test_monitor_in_jupyterlab(lab_server: Server, front: Front, screenshots: Path) -> None:
     started = time.monotonic()
     target_path = lab_server.write_notebook("target.ipynb", TARGET_CELLS)
-    target = open_notebook(front, lab_server, target_path, workspace="target")
+    target = open_notebook(front, lab_server, target_path)
     target_id = lab_server.wait_kernel_ready(target_path)
 
     monitor_path = lab_server.write_notebook("monitor.ipynb", monitor_cells(target_id))
-    mon = open_notebook(front, lab_server, monitor_path, workspace="monitor")
+    mon = open_notebook(front, lab_server, monitor_path)
     monitor_id = lab_server.wait_kernel_ready(monitor_path)
     assert monitor_id != target_id
 
@@ -77,33 +80,49 @@ def test_monitor_in_jupyterlab(lab_server: Server, front: Front, screenshots: Pa
     view = widget(mon)
     expect(view).to_have_attribute("data-status", "connected")
     expect(mon.locator(".jpf-monitor [data-role=kernel-info]")).to_contain_text("python")
-    expect(mon.locator(".jpf-monitor [data-role=kernel-id]")).to_have_attribute(
-        "title", target_id
-    )
+    expect(mon.locator(".jpf-monitor [data-role=kernel-id]")).to_have_attribute("title", target_id)
 
     for index in range(len(TARGET_CELLS)):
         run_cell(target, index)
     expect(cell_output(target, ERROR)).to_contain_text("ZeroDivisionError")
-    expect(target.locator(".jp-Notebook .jp-Cell").nth(SLIDER).locator(".widget-slider")).to_be_visible()
+    expect(
+        target.locator(".jp-Notebook .jp-Cell").nth(SLIDER).locator(".widget-slider")
+    ).to_be_visible()
     shoot(target, screenshots, "jupyterlab-1-target")
 
     mon.bring_to_front()
-    for msg_type in ("execute_input", "stream", "display_data", "error", "comm_open",
-                     "comm_msg", "clear_output"):
+    for msg_type in (
+        "execute_input",
+        "stream",
+        "display_data",
+        "error",
+        "comm_open",
+        "comm_msg",
+        "clear_output",
+    ):
         expect(rows(mon, msg_type).first).to_be_attached()
     expect(rows(mon, "stream").filter(has_text="hello from the target")).to_be_visible()
     expect(rows(mon, "error")).to_contain_text("ZeroDivisionError")
 
     # status messages: in their own lane, not in the list
-    expect(mon.locator(".jpf-monitor [data-role=status-lane] [data-role=lane-segment]").first)\
-        .to_be_attached()
+    expect(
+        mon.locator(".jpf-monitor [data-role=status-lane] [data-role=lane-segment]").first
+    ).to_be_attached()
     assert rows(mon, "status").count() == 0
+    show_status = mon.locator(".jpf-monitor [data-role=show-status]")
+    show_status.check()
+    expect(rows(mon, "status").first).to_be_attached()
+    show_status.uncheck()
+    expect(rows(mon, "status")).to_have_count(0)
 
     # rendered mode: the png display renders as an image; the chooser switches it to text
     png_row = rows(mon, "display_data").filter(has_text="image/png").first
     png_row.locator(".jpf-line").click()
     rendered = png_row.locator("[data-role=rendered-output]")
-    expect(rendered.locator("img")).to_be_visible()
+    image = rendered.locator("img")
+    expect(image).to_be_visible()
+    expect(image).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    expect(image).to_have_js_property("naturalWidth", 24)  # really decoded
     shoot(mon, screenshots, "jupyterlab-2-rendered")
     select = png_row.locator("select[data-role=mime-select]")
     select.select_option("text/plain")
@@ -126,17 +145,24 @@ def test_monitor_in_jupyterlab(lab_server: Server, front: Front, screenshots: Pa
     choose_mode(mon, "threaded")
     threads = mon.locator(".jpf-monitor [data-role=thread]")
     expect(threads.first).to_be_attached()
-    placeholder = threads.locator("[data-role=placeholder]").filter(
-        has_text="hello from the target"
-    )
-    expect(placeholder).to_have_count(1)
+    placeholder = mon.locator("[data-role=placeholder]").filter(has_text="hello from the target")
     thread = threads.filter(has=placeholder)
+    expect(thread).to_have_count(1)
     assert thread.get_attribute("data-parent-id")
     expect(thread.locator("[data-role=row][data-msg-type=stream]")).to_contain_text(
         "hello from the target"
     )
     expect(thread.locator("[data-role=row][data-msg-type=execute_input]")).to_have_count(1)
     shoot(mon, screenshots, "jupyterlab-4-threaded")
+
+    # the mode keys work while the widget has focus, and do not reach JupyterLab (where "1"/"2"
+    # in command mode would turn the cell into a heading)
+    view.locator("[data-role=status]").click()  # focus the widget, not a button or input
+    for key, mode in (("w", "raw"), ("1", "rendered"), ("3", "threaded"), ("2", "raw")):
+        mon.keyboard.press(key)
+        expect(view).to_have_attribute("data-view", mode)
+    expect(mon.locator(".jp-Notebook .jp-Cell").first).to_have_class(re.compile(r"jp-CodeCell"))
+    expect(mon.locator(".jp-Notebook .jp-MarkdownCell")).to_have_count(0)
 
     # filters: a type chip, then text, narrow the list
     choose_mode(mon, "rendered")
@@ -176,10 +202,11 @@ def wait_saved(server: Server, path: str, timeout: float = 15) -> None:
     """Wait until the notebook on disk holds the monitor's widget output."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        nb = json.loads((server.root / path).read_text())
-        outputs = nb["cells"][0].get("outputs", [])
-        if any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs):
-            return
+        with contextlib.suppress(json.JSONDecodeError):  # caught half-written
+            nb = json.loads((server.root / path).read_text())
+            outputs = nb["cells"][0].get("outputs", [])
+            if any(WIDGET_VIEW in o.get("data", {}) for o in outputs):
+                return
         time.sleep(0.1)
     pytest.fail(f"{path} was not saved with the widget's output")
 
@@ -205,3 +232,49 @@ def test_unknown_kernel_fails_clearly(lab_server: Server, front: Front, screensh
     shoot(page, screenshots, "jupyterlab-7-unknown-kernel")
     front.check_console()
     print(f"scenario 3 (unknown kernel) took {time.monotonic() - started:.1f} s")
+
+
+DEMO = Path(__file__).resolve().parents[2] / "notebooks" / "demo.ipynb"
+
+
+def test_demo_notebook_in_jupyterlab(lab_server: Server, front: Front, screenshots: Path) -> None:
+    """The demo, cell by cell through the UI: the widget follows the live kernel and the
+    ``m.view = ...`` cells switch the rendered view's mode."""
+    started = time.monotonic()
+    shutil.copy(DEMO, lab_server.root / "demo.ipynb")
+    cells = nbformat.read(DEMO, as_version=4).cells
+    code = {c.source.split("\n", 1)[0]: i for i, c in enumerate(cells) if c.cell_type == "code"}
+
+    def index(first_line: str) -> int:
+        return next(i for line, i in code.items() if line.startswith(first_line))
+
+    page = open_notebook(front, lab_server, "demo.ipynb")
+    for i in sorted(code.values()):
+        if i >= index('m.view = "raw"'):
+            break
+        run_cell(page, i, timeout=60_000)
+    view = widget(page)
+    expect(view).to_have_attribute("data-status", "connected")
+    expect(rows(page, "stream").filter(has_text="tick").first).to_be_attached()
+    expect(rows(page, "error")).to_contain_text("ZeroDivisionError")
+
+    for mode in ("raw", "threaded"):
+        run_cell(page, index(f'm.view = "{mode}"'))
+        expect(view).to_have_attribute("data-view", mode)
+    expect(page.locator(".jpf-monitor [data-role=placeholder]").first).to_be_attached()
+    shoot(page, screenshots, "demo-1-threaded")
+    run_cell(page, index('m.view = "rendered"'))
+    expect(view).to_have_attribute("data-view", "rendered")
+
+    for i in sorted(code.values()):
+        if i > index('m.view = "rendered"'):
+            run_cell(page, i, timeout=60_000)
+    last = max(code.values())
+    expect(cell_output(page, last)).to_contain_text("second kernel alive: False")
+    expect(view).to_have_attribute("data-status", "dead")
+    expect(view.locator("[data-role=status-detail]")).to_contain_text("exited")
+    view.scroll_into_view_if_needed()
+    expect(cell_output(page, index("stats = m.stats"))).to_contain_text("captured")
+    shoot(page, screenshots, "demo-2-done")
+    front.check_console()
+    print(f"demo notebook in JupyterLab took {time.monotonic() - started:.1f} s")
