@@ -225,7 +225,8 @@ class RemoteCapture:
         """Check the server, find the kernel ``target`` names there, and make its capture.
 
         ``target`` is a kernel id, a unique id prefix, a notebook path or a unique notebook
-        name. ``token`` None means ``$JUPYTER_TOKEN``. Nothing runs until :meth:`start`.
+        name. ``token`` None means a ``?token=`` in ``server``, else ``$JUPYTER_TOKEN``, else the
+        token of this machine's server at that URL. Nothing runs until :meth:`start`.
 
         Raises
         ------
@@ -243,18 +244,7 @@ class RemoteCapture:
         client.check()
         text = target.strip()
         if _UUID.match(text):
-            model = client.kernel(text)
-            kernels = [k for k in client.server_kernels() if k.kernel_id == text]
-            path = kernels[0].path if kernels else ""
-            return cls(
-                client,
-                text,
-                log,
-                kernel_name=str(model.get("name", "")),
-                path=path,
-                view_traffic=view_traffic,
-                poll_interval=poll_interval,
-            )
+            client.kernel(text)  # its 404 says "no kernel <id>", listing those there are
         kernel = match_kernel(text, client.server_kernels(), f"on the server at {client.url}")
         return cls(
             client,
@@ -390,7 +380,7 @@ class RemoteCapture:
                     subprotocols=[V1_PROTOCOL],
                     max_message_size=_MAX_MESSAGE,
                     ping_interval=10,
-                    ping_timeout=30,
+                    ping_timeout=10,
                 )
             except HTTPClientError as exc:
                 if exc.code == 404:
@@ -463,6 +453,7 @@ class RemoteCapture:
             state = message.content.get("execution_state")
             if state == "restarting":
                 self._set_state("restarting", "the server is restarting the kernel")
+                self._send_kernel_info_request()
             elif state == "dead":
                 self._enter_dead("the server could not restart the kernel: it is dead")
         elif message.msg_type == "stream":
@@ -524,6 +515,9 @@ class RemoteCapture:
                 continue
             with contextlib.suppress(orjson.JSONDecodeError, TypeError):
                 self._judge(orjson.loads(response.body))
+            if self.state == "restarting":
+                # a kernel that restarted while no one talked to it says nothing on its own
+                self._send_kernel_info_request()
 
     def _judge(self, model: dict[str, Any]) -> None:
         """Take the server's ``execution_state`` into account."""

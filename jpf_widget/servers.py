@@ -45,6 +45,7 @@ from .kernels import AmbiguousKernelError, KernelNotFoundError, TargetError
 
 __all__ = [
     "TOKEN_ENV",
+    "HTTPStatusError",
     "JupyterServer",
     "NotAJupyterServerError",
     "ServerAuthError",
@@ -73,6 +74,14 @@ class ServerAuthError(ServerError, PermissionError):
 
 class ServerUnreachableError(ServerError, ConnectionError):
     """Nothing answers at the server's address (refused, unknown host, timed out)."""
+
+
+class HTTPStatusError(ServerError):
+    """The server answered with an HTTP error status (``code``, and its ``message``)."""
+
+    def __init__(self, code: int, reason: str, message: str) -> None:
+        super().__init__(f"HTTP {code} {reason}: {message}")
+        self.code, self.reason, self.message = code, reason, message
 
 
 class ServerTLSError(ServerError):
@@ -118,7 +127,9 @@ class JupyterServer:
         The server's base URL, ``http(s)://host:port/base/``. A ``?token=...`` in it is taken
         as the token and dropped from the URL.
     token : str, optional
-        The server's token; None means the ``JUPYTER_TOKEN`` environment variable (or none).
+        The server's token. None means, in this order: a ``?token=`` in ``url``, the
+        ``JUPYTER_TOKEN`` environment variable, the token in this machine's server file for
+        that URL (in ``runtime_dir``), or none.
     ca_bundle : str or PathLike, optional
         A PEM file of the certificate authorities to trust for ``https`` (a self-signed
         server's own certificate, or a private CA); the system's are used otherwise.
@@ -126,6 +137,8 @@ class JupyterServer:
         Verify TLS certificates (only for a server one trusts by other means should it be off).
     timeout : float
         Seconds to wait for each answer.
+    runtime_dir : str or PathLike, optional
+        Where to look for local server files (default: Jupyter's runtime dir).
     """
 
     def __init__(
@@ -136,6 +149,7 @@ class JupyterServer:
         ca_bundle: str | os.PathLike[str] | None = None,
         verify: bool = True,
         timeout: float = 5.0,
+        runtime_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         parts = urllib.parse.urlsplit(url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -144,16 +158,17 @@ class JupyterServer:
                 "e.g. http://127.0.0.1:8888/ (`jupyter server list` shows the running ones)."
             )
         query = urllib.parse.parse_qs(parts.query)
-        if token is None:
-            token = query["token"][0] if "token" in query else os.environ.get(TOKEN_ENV, "")
         path = parts.path if parts.path.endswith("/") else parts.path + "/"
         self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+        if token is None:
+            token = query["token"][0] if "token" in query else os.environ.get(TOKEN_ENV, "")
+        if not token:
+            token = next((s.token for s in running_servers(runtime_dir) if s.url == self.url), "")
         self.ca_bundle = os.fspath(ca_bundle) if ca_bundle is not None else None
         self.verify = verify
         self.timeout = timeout
         self._token = token
-        if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
-            raise ServerTLSError(f"ca_bundle {self.ca_bundle} is not a file: give a PEM file.")
+        self._ssl = self._make_ssl_context() if self.secure else None
 
     def __repr__(self) -> str:
         return f"JupyterServer({self.url!r}, token={'set' if self._token else 'none'})"
@@ -175,9 +190,18 @@ class JupyterServer:
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context for ``https`` (None for ``http``)."""
-        if not self.secure:
-            return None
-        context = ssl.create_default_context(cafile=self.ca_bundle)
+        return self._ssl
+
+    def _make_ssl_context(self) -> ssl.SSLContext:
+        if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
+            raise ServerTLSError(f"ca_bundle {self.ca_bundle} is not a file: give a PEM file.")
+        try:
+            context = ssl.create_default_context(cafile=self.ca_bundle)
+        except ssl.SSLError as exc:
+            raise ServerTLSError(
+                f"ca_bundle {self.ca_bundle} holds no usable certificate ({exc.reason}): "
+                "give a PEM file of CA certificates."
+            ) from None
         if not self.verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
@@ -195,8 +219,8 @@ class JupyterServer:
         Raises
         ------
         ServerAuthError, ServerUnreachableError, ServerTLSError, NotAJupyterServerError
-            with what to do; :class:`urllib.error.HTTPError` for other statuses (404 included),
-            for the caller to explain.
+            with what to do; :class:`HTTPStatusError` for other statuses (404 included), for
+            the caller to explain.
         """
         request = urllib.request.Request(self.url + path, headers=self.headers())
         try:
@@ -205,9 +229,13 @@ class JupyterServer:
             ) as response:
                 body = response.read()
         except urllib.error.HTTPError as exc:
-            if exc.code == 403:
-                raise self._forbidden(exc) from None
-            raise
+            try:
+                status = HTTPStatusError(exc.code, exc.reason, _error_message(exc))
+            finally:
+                exc.close()  # it holds the response's socket
+            if status.code == 403:
+                raise self._forbidden(status.message) from None
+            raise status from None
         except urllib.error.URLError as exc:
             raise self._unreachable(exc.reason) from None
         except (OSError, http.client.HTTPException) as exc:
@@ -221,7 +249,7 @@ class JupyterServer:
         """Make sure a Jupyter server answers at the URL and takes the token; its version."""
         try:
             about = self.get("api")
-        except urllib.error.HTTPError as exc:
+        except HTTPStatusError as exc:
             raise self._not_jupyter(f"answers {exc.code} for {self.url}api") from None
         if not isinstance(about, dict) or "version" not in about:
             raise self._not_jupyter(f"answers {self.url}api without a version")
@@ -246,13 +274,13 @@ class JupyterServer:
         """
         try:
             model = self.get(f"api/kernels/{urllib.parse.quote(kernel_id)}")
-        except urllib.error.HTTPError as exc:
+        except HTTPStatusError as exc:
             if exc.code == 404:
                 raise KernelNotFoundError(
                     f"the server at {self.url} has no kernel {kernel_id}. "
                     + _listing(self.server_kernels())
                 ) from None
-            raise self._http_error(exc) from None
+            raise self._http_error(exc, f"api/kernels/{kernel_id}") from None
         if not isinstance(model, dict):
             raise self._not_jupyter("answers a kernel's model with something else")
         return model
@@ -296,21 +324,21 @@ class JupyterServer:
     def _list(self, path: str) -> list[dict[str, Any]]:
         try:
             answer = self.get(path)
-        except urllib.error.HTTPError as exc:
-            raise self._http_error(exc) from None
+        except HTTPStatusError as exc:
+            raise self._http_error(exc, path) from None
         if not isinstance(answer, list):
             raise self._not_jupyter(f"answers {self.url}{path} with something else than a list")
         return [item for item in answer if isinstance(item, dict)]
 
     # -- errors that say what to do -------------------------------------------------------------
 
-    def _http_error(self, exc: urllib.error.HTTPError) -> ServerError:
+    def _http_error(self, exc: HTTPStatusError, path: str) -> ServerError:
         if exc.code == 404:
-            return self._not_jupyter(f"answers 404 for {urllib.parse.urlsplit(exc.url).path}")
+            return self._not_jupyter(f"answers 404 for {self.url}{path}")
         return ServerError(f"the server at {self.url} answered {exc.code} {exc.reason}.")
 
-    def _forbidden(self, exc: urllib.error.HTTPError) -> ServerAuthError:
-        message = _error_message(exc).lower()
+    def _forbidden(self, message: str) -> ServerAuthError:
+        message = message.lower()
         if "xsrf" in message:
             why = (
                 "the request was not token-authenticated and lacks an _xsrf cookie: "
