@@ -225,6 +225,10 @@ class Capture:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def kernel_id(self) -> str:
+        return self.info.kernel_id
+
     def connection(self) -> dict[str, Any]:
         """What may be shown about the connection (never the key)."""
         return self.info.public()

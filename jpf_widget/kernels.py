@@ -22,12 +22,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 from jupyter_core.paths import jupyter_runtime_dir
+
+from .errors import AmbiguousKernelError, ConnectionFileError, KernelNotFoundError, TargetError
+from .servers import ServerKernel, find_by_notebook, server_kernels
 
 __all__ = [
     "AmbiguousKernelError",
@@ -38,28 +41,13 @@ __all__ = [
     "TargetError",
     "list_kernels",
     "read_connection_file",
+    "resolve",
     "resolve_target",
 ]
 
 _KERNEL_FILE = re.compile(r"^kernel-(?P<id>.+)\.json$")
 _PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 _CHANNEL_PORTS = {"shell": "shell_port", "iopub": "iopub_port", "hb": "hb_port"}
-
-
-class TargetError(Exception):
-    """The target could not be turned into a connection; the message says what to do."""
-
-
-class KernelNotFoundError(TargetError, LookupError):
-    """Nothing matches the target."""
-
-
-class AmbiguousKernelError(TargetError, LookupError):
-    """A prefix matches more than one kernel."""
-
-
-class ConnectionFileError(TargetError, ValueError):
-    """A connection file is missing, unreadable or malformed."""
 
 
 @dataclass(frozen=True)
@@ -108,13 +96,19 @@ class ConnectionInfo:
 
 @dataclass(frozen=True)
 class KernelSummary:
-    """A kernel that can be attached to: its id and its connection file."""
+    """A kernel that can be attached to: its id, its connection file when it is local, and
+    what the Jupyter server that runs it says (notebook path, state, connections)."""
 
     kernel_id: str
     connection_file: str
     kernel_name: str = ""
     transport: str = ""
     ip: str = ""
+    notebook: str = ""
+    execution_state: str = ""
+    connections: int | None = None
+    last_activity: str = ""
+    server_url: str = ""
 
 
 def read_connection_file(path: str | os.PathLike[str], kernel_id: str = "") -> ConnectionInfo:
@@ -204,11 +198,45 @@ def _runtime_dir(runtime_dir: str | os.PathLike[str] | None) -> Path:
     return Path(runtime_dir) if runtime_dir is not None else Path(jupyter_runtime_dir())
 
 
-def list_kernels(runtime_dir: str | os.PathLike[str] | None = None) -> list[KernelSummary]:
-    """The kernels whose connection files are in the runtime dir, newest first.
+def list_kernels(
+    runtime_dir: str | os.PathLike[str] | None = None, servers: bool = True
+) -> list[KernelSummary]:
+    """The kernels one can attach to: those whose connection files are in the runtime dir
+    (newest first), then those only a running Jupyter server knows of.
 
-    A file that cannot be read is left out (it cannot be attached to either).
+    With ``servers`` (the default), every Jupyter server running on this machine (its
+    ``jpserver-*.json`` in the runtime dir) is asked for its sessions and kernels, which adds
+    the notebook path, execution state, connections, last activity and server URL.
+    A connection file that cannot be read is left out (it cannot be attached to either).
     """
+    local = _connection_files(runtime_dir)
+    if not servers:
+        return local
+    by_id = {summary.kernel_id: i for i, summary in enumerate(local)}
+    merged = list(local)
+    for known in server_kernels(runtime_dir):
+        base = (
+            merged[by_id[known.kernel_id]]
+            if known.kernel_id in by_id
+            else KernelSummary(known.kernel_id, known.connection_file, known.kernel_name)
+        )
+        summary = replace(
+            base,
+            notebook=known.path,
+            execution_state=known.execution_state,
+            connections=known.connections,
+            last_activity=known.last_activity,
+            server_url=known.server_url,
+        )
+        if known.kernel_id in by_id:
+            merged[by_id[known.kernel_id]] = summary
+        else:
+            by_id[known.kernel_id] = len(merged)
+            merged.append(summary)
+    return merged
+
+
+def _connection_files(runtime_dir: str | os.PathLike[str] | None) -> list[KernelSummary]:
     folder = _runtime_dir(runtime_dir)
     found: list[tuple[float, KernelSummary]] = []
     for path in folder.glob("kernel-*.json"):
@@ -252,7 +280,7 @@ def resolve_target(
         for candidate in (as_path, folder / text):
             if candidate.is_file():
                 return read_connection_file(candidate)
-        if os.sep in text:
+        if os.sep in text and not text.endswith(".ipynb"):
             raise ConnectionFileError(
                 f"connection file {as_path} does not exist: is the kernel still running? "
                 + _running_kernels_text(runtime_dir)
@@ -260,7 +288,7 @@ def resolve_target(
     exact = folder / f"kernel-{text}.json"
     if exact.is_file():
         return read_connection_file(exact, text)
-    kernels = list_kernels(folder)
+    kernels = _connection_files(folder)
     bare = _KERNEL_FILE.match(text)
     prefix = bare["id"] if bare else text
     matches = [k for k in kernels if k.kernel_id.startswith(prefix)]
@@ -274,9 +302,31 @@ def resolve_target(
     raise KernelNotFoundError(_not_found(repr(text), runtime_dir))
 
 
+def resolve(
+    target: str | os.PathLike[str], runtime_dir: str | os.PathLike[str] | None = None
+) -> ConnectionInfo | ServerKernel:
+    """What ``target`` names: :func:`resolve_target`'s connection, else a notebook (a path or a
+    unique name) in the sessions of this machine's Jupyter servers.
+
+    A notebook whose kernel has a local connection file gives that file's
+    :class:`ConnectionInfo` (capture then uses ZMQ); otherwise the server's
+    :class:`~jpf_widget.servers.ServerKernel` (capture then uses the server's websocket).
+    """
+    try:
+        return resolve_target(target, runtime_dir)
+    except KernelNotFoundError as not_local:
+        try:
+            found = find_by_notebook(os.fspath(target), runtime_dir)
+        except KernelNotFoundError as not_served:
+            raise KernelNotFoundError(f"{not_local}\n{not_served}") from None
+    if found.connection_file:
+        return read_connection_file(found.connection_file, found.kernel_id)
+    return found
+
+
 def _running_kernels_text(runtime_dir: str | os.PathLike[str] | None) -> str:
     folder = _runtime_dir(runtime_dir)
-    kernels = list_kernels(folder)
+    kernels = _connection_files(folder)
     if not kernels:
         return f"No kernels are running (no connection files in {folder})."
     listing = "\n".join(

@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 from jupyter_core.paths import jupyter_runtime_dir
 
-from .kernels import AmbiguousKernelError, KernelNotFoundError, TargetError
+from .errors import AmbiguousKernelError, KernelNotFoundError, TargetError
 
 __all__ = [
     "TOKEN_ENV",

@@ -18,6 +18,7 @@ Without a front end (a script, a test) everything but the view works the same.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -31,10 +32,12 @@ import orjson
 import traitlets
 
 from .capture import Capture, ViewTraffic
-from .kernels import ConnectionInfo, TargetError, resolve_target
+from .kernels import ConnectionInfo, KernelSummary, TargetError, list_kernels, resolve
 from .log import DEFAULT_BUDGET, MessageLog
 from .messages import Message
+from .remote import RemoteCapture
 from .rows import body, row
+from .servers import JupyterServer
 
 __all__ = ["HISTORY_LIMIT", "Monitor"]
 
@@ -43,6 +46,7 @@ log = logging.getLogger("jpf_widget")
 HISTORY_LIMIT = 100_000
 FLUSH_INTERVAL = 0.05
 _ROWS_PER_SEND = 5000  # keeps one comm message to a few MB; the next tick sends the rest
+_NOT_ATTACHED = "no kernel chosen: pick one, or call m.attach(target)"
 _STATIC = Path(__file__).parent / "static"
 # Shared by every Monitor in this process: none records any monitor's view traffic.
 VIEW_TRAFFIC = ViewTraffic()
@@ -94,6 +98,8 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
     show_status = traitlets.Bool(False).tag(sync=True)
     paused = traitlets.Bool(False).tag(sync=True)
     cleared_seq = traitlets.Int(-1).tag(sync=True)
+    kernels = traitlets.List(traitlets.Dict()).tag(sync=True)
+    kernels_error = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -101,41 +107,135 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         *,
         runtime_dir: str | os.PathLike[str] | None = None,
         budget: int = DEFAULT_BUDGET,
+        server: str | None = None,
+        token: str | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        verify: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(target=os.fspath(target) if target is not None else "", **kwargs)
+        super().__init__(**kwargs)
         self._log = MessageLog(budget)
-        self._capture: Capture | None = None
+        self._runtime_dir = runtime_dir
+        self._server = (server, token, ca_bundle, verify)
+        self._capture: Capture | RemoteCapture | None = None
         self._error: TargetError | None = None
         self._closed = threading.Event()
+        self._attach_lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._streaming = False
         self._sent_seq = -1
-        self._synced: tuple[int, int, int, int] = (-1, -1, -1, -1)
+        self._synced: tuple[int, ...] = ()
         self.on_msg(self._on_view_message)
         VIEW_TRAFFIC.comm_ids.add(self.model_id)
-        if target is None:
-            self.status, self.status_detail = "closed", "no kernel chosen"
-            return
-        try:
-            info = resolve_target(target, runtime_dir)
-        except TargetError as exc:
-            self._error = exc
-            self.status, self.status_detail = "failed", str(exc)
-            return
-        self._start(info)
-
-    def _start(self, info: ConnectionInfo) -> None:
-        self.kernel_id = info.kernel_id
-        self.connection = info.public()
-        self._capture = Capture(info, self._log, view_traffic=VIEW_TRAFFIC)
-        self._capture.start()
-        self._log.add_marker("attached", f"attached to kernel {info.kernel_id}")
-        self._flusher = threading.Thread(
-            target=self._flush_loop, name=f"jpf-flush-{info.kernel_id[:8]}", daemon=True
-        )
+        self._flusher = threading.Thread(target=self._flush_loop, name="jpf-flush", daemon=True)
         self._flusher.start()
+        if target is None:
+            self.status, self.status_detail = "closed", _NOT_ATTACHED
+            self.refresh_kernels()
+        else:
+            self.attach(target, server=server, token=token, ca_bundle=ca_bundle, verify=verify)
+
+    def attach(
+        self,
+        target: str | os.PathLike[str],
+        *,
+        server: str | None = None,
+        token: str | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        verify: bool = True,
+    ) -> Monitor:
+        """Watch ``target`` (letting go of the kernel watched so far); returns the Monitor.
+
+        ``target`` is a kernel id, a unique id prefix, a connection file, or a notebook path or
+        name known to a Jupyter server on this machine. With ``server`` (a URL; ``token``, else
+        ``$JUPYTER_TOKEN``), the kernel is watched through that server's websocket.
+        A target that cannot be attached to does not raise: ``status`` becomes ``"failed"``
+        and ``status_detail`` says why (:meth:`wait_until_connected` raises it).
+        """
+        with self._attach_lock:
+            previous = self._capture
+            if previous is not None:
+                self._capture = None
+                previous.close()
+            self.target = os.fspath(target)
+            self.kernel_info = None  # type: ignore[assignment]  # allow_none: the stubs miss it
+            try:
+                capture = self._open(self.target, server, token, ca_bundle, verify)
+            except TargetError as exc:
+                self._error = exc
+                self.kernel_id, self.connection = "", {}
+                self.status, self.status_detail = "failed", str(exc)
+                return self
+            self._error = None
+            self.kernel_id = capture.kernel_id
+            self.connection = capture.connection()
+            self.status, self.status_detail = "connecting", ""
+            if previous is not None:
+                self._log.add_marker("switched", f"switched to kernel {capture.kernel_id}")
+            self._log.add_marker("attached", f"attached to kernel {capture.kernel_id}")
+            self._synced = ()
+            self._capture = capture
+            capture.start()
+            return self
+
+    def _open(
+        self,
+        target: str,
+        server: str | None,
+        token: str | None,
+        ca_bundle: str | os.PathLike[str] | None,
+        verify: bool,
+    ) -> Capture | RemoteCapture:
+        if server is not None:
+            return RemoteCapture.connect(
+                target,
+                self._log,
+                server=server,
+                token=token,
+                ca_bundle=os.fspath(ca_bundle) if ca_bundle is not None else None,
+                verify=verify,
+                view_traffic=VIEW_TRAFFIC,
+            )
+        found = resolve(target, self._runtime_dir)
+        if isinstance(found, ConnectionInfo):
+            return Capture(found, self._log, view_traffic=VIEW_TRAFFIC)
+        # a notebook whose kernel has no connection file here: through its server's websocket
+        return RemoteCapture.connect(
+            found.kernel_id,
+            self._log,
+            server=JupyterServer(found.server_url, runtime_dir=self._runtime_dir),
+            view_traffic=VIEW_TRAFFIC,
+        )
+
+    def refresh_kernels(self) -> list[KernelSummary]:
+        """Fill the picker's ``kernels`` trait (from ``server=`` if given, else this machine's
+        connection files and Jupyter servers); returns the list."""
+        server, token, ca_bundle, verify = self._server
+        try:
+            if server is not None:
+                client = JupyterServer(server, token, ca_bundle=ca_bundle, verify=verify)
+                kernels = [
+                    KernelSummary(
+                        known.kernel_id,
+                        known.connection_file,
+                        known.kernel_name,
+                        notebook=known.path,
+                        execution_state=known.execution_state,
+                        connections=known.connections,
+                        last_activity=known.last_activity,
+                        server_url=known.server_url,
+                    )
+                    for known in client.server_kernels()
+                ]
+            else:
+                kernels = list_kernels(self._runtime_dir)
+        except TargetError as exc:
+            self.kernels_error = str(exc)
+            return []
+        self.kernels_error = ""
+        self.kernels = [dataclasses.asdict(kernel) for kernel in kernels]
+        return kernels
 
     def __repr__(self) -> str:
         return f"<Monitor {self.kernel_id or self.target!r} {self.status}>"
@@ -272,10 +372,10 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         with self._sync_lock:
             self._sync_traits_locked(capture)
 
-    def _sync_traits_locked(self, capture: Capture) -> None:
+    def _sync_traits_locked(self, capture: Capture | RemoteCapture) -> None:
         stats = self._log.stats()
         problems = stats["bad_signature"] + stats["malformed"] + stats["evicted"]
-        key = (capture.changes, self._log.last_seq, problems, stats["lost"])
+        key = (id(capture), capture.changes, self._log.last_seq, problems, stats["lost"])
         if key != self._synced:
             self._synced = key
             with self.hold_sync():
@@ -340,5 +440,17 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
             seqs = [s for s in content.get("seqs", []) if isinstance(s, int)]
             bodies = [body(e) for e in self._log.by_seq(seqs) if isinstance(e, Message)]
             self.send({"kind": "bodies", "id": request_id}, [orjson.dumps(bodies)])
+        elif kind == "refresh":
+            self.refresh_kernels()
+            self.send({"kind": "refreshed", "id": request_id})
+        elif kind == "attach" and isinstance(content.get("target"), str):
+            server, token, ca_bundle, verify = self._server
+            self.attach(
+                content["target"], server=server, token=token, ca_bundle=ca_bundle, verify=verify
+            )
+            if self.status == "failed":
+                self.send({"kind": "error", "id": request_id, "message": self.status_detail})
+            else:
+                self.send({"kind": "attached", "id": request_id})
         else:
             self.send({"kind": "error", "id": request_id, "message": f"unknown request {kind!r}"})
