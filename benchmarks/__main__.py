@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-NAMES = ["ingest"]
+NAMES = ["ingest", "live", "loss"]
 
 
 def table(rows: list[dict[str, object]]) -> str:

@@ -155,6 +155,10 @@ class Capture:
         Where messages go.
     heartbeat_interval : float
         Seconds between heartbeat pings; two missed replies make the kernel *unresponsive*.
+    receive_hwm : int
+        The iopub socket's receive high-water mark: 0 (the default) queues without limit, so
+        nothing is ever dropped on our side; a small value lets the kernel drop for us when we
+        fall behind (benchmarks use it to make real loss, which the loss count must match).
     view_traffic : ViewTraffic, optional
         Traffic of jpf_widget's own views, not to be recorded (when a monitor watches the
         kernel it runs in).
@@ -172,8 +176,10 @@ class Capture:
         dead_after: float = 2.0,
         probe_after: float = 0.5,
         view_traffic: ViewTraffic | None = None,
+        receive_hwm: int = 0,
     ) -> None:
         self.info = info
+        self._receive_hwm = receive_hwm
         self.log = log
         self.view_traffic = view_traffic
         self.state = "connecting"
@@ -274,7 +280,7 @@ class Capture:
         self, context: zmq.Context[zmq.Socket[bytes]]
     ) -> dict[str, zmq.Socket[bytes]]:
         iopub = context.socket(zmq.SUB)
-        iopub.setsockopt(zmq.RCVHWM, 0)
+        iopub.setsockopt(zmq.RCVHWM, self._receive_hwm)
         iopub.setsockopt(zmq.LINGER, 0)
         iopub.setsockopt(zmq.SUBSCRIBE, b"")
         events = iopub.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED)

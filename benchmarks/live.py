@@ -1,0 +1,143 @@
+"""Live, zero loss: a real ipykernel floods iopub while a Monitor and an independent socket listen.
+
+The target runs ``comm.send`` 100,000 times as fast as it can. A headless ``Monitor`` in this
+process and an independent raw ``SUB`` (``RCVHWM=0``, in a subprocess of its own so its CPU is
+not counted against ours) record the msg_ids of that request. Reported: what each saw, whether
+the monitor has every msg_id the raw socket has, what the kernel itself sent (its own message
+counter), the monitor's loss count, and this process's CPU time per captured message.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jupyter_client import KernelManager
+
+from jpf_widget import Monitor, Stream
+
+COUNT = 100_000
+FLOOD = f"""
+from comm import create_comm
+session = get_ipython().kernel.session
+start = session.message_count
+c = create_comm(target_name="jpf.bench")
+for i in range({COUNT}):
+    c.send({{"i": i}})
+end = session.message_count
+print(start, end, flush=True)
+"""
+
+# The independent listener: writes the msg_ids it hears to argv[2], until told to stop.
+RAW_LISTENER = """
+import sys, orjson, zmq
+url, out = sys.argv[1], sys.argv[2]
+sub = zmq.Context().socket(zmq.SUB)
+sub.setsockopt(zmq.RCVHWM, 0)
+sub.setsockopt(zmq.SUBSCRIBE, b"")
+sub.connect(url)
+print("ready", flush=True)
+ids = []
+while True:
+    frames = sub.recv_multipart()
+    i = frames.index(b"<IDS|MSG>")
+    header = orjson.loads(frames[i + 2])
+    if header["msg_type"] == "stream" and "jpf-raw-stop" in frames[i + 5].decode():
+        break
+    ids.append(header["msg_id"])
+open(out, "w").write("\\n".join(ids))
+"""
+
+
+def run() -> list[dict[str, Any]]:
+    runtime = Path(tempfile.mkdtemp(prefix="jpf-bench-"))
+    kernel_id = str(uuid.uuid4())
+    manager = KernelManager(
+        kernel_name="python3", connection_file=str(runtime / f"kernel-{kernel_id}.json")
+    )
+    manager.start_kernel()
+    # shell only: a client reading iopub would have to take the 100,000 messages too
+    client = manager.blocking_client()
+    client.start_channels(iopub=False, stdin=False, hb=False)
+    out = runtime / "raw-ids.txt"
+    try:
+        with Monitor(kernel_id, runtime_dir=runtime, budget=1 << 31) as monitor:
+            monitor.wait_until_connected(60)
+            monitor.wait_for("kernel_info_reply", timeout=60)
+            raw = subprocess.Popen(
+                [sys.executable, "-c", RAW_LISTENER, _iopub_url(monitor), str(out)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert raw.stdout is not None
+            raw.stdout.readline()  # "ready": connected; give the subscription a round trip
+            _run(monitor, client, "pass")
+            cpu_before, captured_before = os.times(), monitor.stats["captured"]
+            started = time.perf_counter()
+            request = client.execute(FLOOD)
+            printed = monitor.wait_for(
+                lambda m: isinstance(m, Stream) and m.parent_id == request, timeout=300
+            )
+            monitor.wait_for(
+                lambda m: (
+                    m.msg_type == "status"
+                    and m.parent_id == request
+                    and m.content.get("execution_state") == "idle"
+                ),
+                timeout=60,
+            )
+            elapsed = time.perf_counter() - started
+            cpu_after, captured_after = os.times(), monitor.stats["captured"]
+            _run(monitor, client, "print('jpf-raw-stop')")
+            raw.wait(60)
+            start, end = map(int, printed.text.split())  # type: ignore[attr-defined]
+            ours = {
+                i for i in (m.msg_id for m in monitor.thread(request)) if start <= _counter(i) < end
+            }
+            theirs = {i for i in out.read_text().split() if start <= _counter(i) < end}
+            sent = end - start
+            cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+            captured = captured_after - captured_before
+            return [
+                {
+                    "kernel sent (its counter)": sent,
+                    "monitor captured": len(ours),
+                    "raw SUB captured": len(theirs),
+                    "raw ids missing from monitor": len(theirs - ours),
+                    "monitor lost count": monitor.stats["lost"],
+                    "truly missing": sent - len(ours),
+                    "kernel msgs/s": round(sent / elapsed),
+                    "monitor CPU us/msg": round(cpu / max(captured, 1) * 1e6, 1),
+                }
+            ]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def _run(monitor: Monitor, client: Any, code: str) -> None:
+    request = client.execute(code)
+    monitor.wait_for(
+        lambda m: (
+            m.msg_type == "status"
+            and m.parent_id == request
+            and m.content.get("execution_state") == "idle"
+        ),
+        timeout=60,
+    )
+
+
+def _iopub_url(monitor: Monitor) -> str:
+    connection = monitor.connection
+    return f"tcp://{connection['ip']}:{connection['iopub_port']}"
+
+
+def _counter(msg_id: str) -> int:
+    tail = msg_id.rpartition("_")[2]
+    return int(tail) if tail.isdigit() else -1
