@@ -7,6 +7,8 @@ export interface Filters {
   text: string;
   showStatus: boolean;
   clearedSeq: number;
+  /** Also list the monitor's own probe replies (`own` rows); a view-only setting. */
+  showOwn?: boolean;
 }
 
 export const NO_FILTERS: Filters = {
@@ -15,6 +17,7 @@ export const NO_FILTERS: Filters = {
   text: "",
   showStatus: false,
   clearedSeq: -1,
+  showOwn: false,
 };
 
 export function isMarker(row: Row): boolean {
@@ -25,15 +28,18 @@ export function isMarker(row: Row): boolean {
  * A predicate for the list. Rules: rows with `seq <= clearedSeq` are hidden; `status` rows only
  * with `showStatus` (or when "status" is one of the chosen types); markers (channel `monitor`) ignore the type and text filters but follow the
  * channel filter; empty type/channel lists mean "all"; text matches summary, msg_type, msg_id
- * and comm_id, case-insensitively.
+ * and comm_id, case-insensitively; rows with `own` (replies to the monitor's own probes, and
+ * the status rows they cause) only with `showOwn`.
  */
 export function makePredicate(f: Filters): (row: Row) => boolean {
   const types = f.types.length ? new Set(f.types) : null;
   const channels = f.channels.length ? new Set(f.channels) : null;
   const text = f.text.trim().toLowerCase();
   const cleared = f.clearedSeq;
+  const showOwn = f.showOwn === true;
   return (row: Row) => {
     if (row.seq <= cleared) return false;
+    if (row.own && !showOwn) return false;
     if (channels && !channels.has(row.channel)) return false;
     if (isMarker(row)) return true;
     if (row.msg_type === "status" && !f.showStatus && !types?.has("status")) return false;

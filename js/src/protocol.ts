@@ -94,6 +94,8 @@ export type Incoming =
   | { kind: "history"; id: number; total: number; rows: Row[] }
   | { kind: "bodies"; id: number; bodies: Body[] }
   | { kind: "error"; id: number; message: string }
+  | { kind: "refreshed"; id: number }
+  | { kind: "attached"; id: number }
   | { kind: "unknown" };
 
 /** Decode one custom message from Python. */
@@ -113,6 +115,9 @@ export function decodeMessage(content: unknown, buffers: unknown): Incoming {
       return { kind: "bodies", id: Number(c.id), bodies: toBodies(decodeJsonBuffer(buffers)) };
     case "error":
       return { kind: "error", id: Number(c.id), message: str(c.message) };
+    case "refreshed":
+    case "attached":
+      return { kind: c.kind, id: Number(c.id) };
     default:
       return { kind: "unknown" };
   }

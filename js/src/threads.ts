@@ -28,7 +28,7 @@ export interface Thread {
   placeholder: Placeholder | null;
   /** Code of the thread's execute_input, if any. */
   code: string;
-  /** The comm's target (from a comm_open summary), if any. */
+  /** The comm's target name (the first word of a comm_open summary), if any. */
   target: string;
   /** Member rows that pass the filter, ascending seq. */
   rows: Row[];
@@ -46,6 +46,14 @@ export type Line =
 
 function isComm(row: Row): boolean {
   return row.msg_type.startsWith("comm_") && row.comm_id !== "";
+}
+
+/**
+ * The comm target name from a comm_open row's summary (`"<target_name> <short comm id>"`): its
+ * first word, so the comm id is not shown twice next to the thread's own short id.
+ */
+export function commTarget(summary: string): string {
+  return summary.trim().split(/\s+/, 1)[0] ?? "";
 }
 
 /** The thread a row belongs to (before head promotion). */
@@ -151,7 +159,7 @@ export class ThreadIndex {
         }
       }
     } else if (th.kind === "comm" && row.msg_type === "comm_open" && !th.target) {
-      th.target = row.summary;
+      th.target = commTarget(row.summary);
     }
     if (th.kind === "single" || this.include(row)) th.rows.push(row);
   }

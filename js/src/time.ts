@@ -40,3 +40,21 @@ export function formatBytes(n: number): string {
 export function shortId(id: string, n = 8): string {
   return (id ?? "").slice(0, n);
 }
+
+/**
+ * How long ago an ISO date (or ms since the epoch) was, relative to `now` (ms): `just now`,
+ * `42 s ago`, `3 min ago`, `5 h ago`, `2 d ago`; "" when it is not a date. A time slightly in
+ * the future (clock skew between server and browser) counts as `just now`.
+ */
+export function formatRelative(when: string | number, now: number): string {
+  const t = typeof when === "number" ? when : when ? Date.parse(when) : Number.NaN;
+  if (!Number.isFinite(t) || !Number.isFinite(now)) return "";
+  const s = Math.floor((now - t) / 1000);
+  if (s < 5) return "just now";
+  if (s < 60) return `${s} s ago`;
+  const min = Math.floor(s / 60);
+  if (min < 60) return `${min} min ago`;
+  const hours = Math.floor(min / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} d ago`;
+}

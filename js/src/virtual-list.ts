@@ -150,6 +150,11 @@ export class VirtualList {
     this.spacer.style.height = `${total}px`;
     const s = this.scroller;
     const viewH = s.clientHeight || 400;
+    if (!this.following && total <= viewH) {
+      // Everything fits (e.g. a filter shrank the list): nothing to jump to, follow the tail.
+      this.following = true;
+      this.onFollowChange(true);
+    }
     if (this.following) s.scrollTop = Math.max(0, total - viewH);
     const top = s.scrollTop;
     if (n === 0) {

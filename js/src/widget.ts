@@ -4,8 +4,10 @@
  */
 import { copyButton, h } from "./dom";
 import { type Filters, isMarker, makePredicate } from "./filter";
+import { connectionSummary, emptyListText } from "./header";
 import { laneSegments } from "./lane";
 import { LruMap } from "./lru";
+import { buildPicker, toKernels, updatePickerTimes } from "./picker";
 import { decodeMessage } from "./protocol";
 import { renderBody, renderRaw } from "./render";
 import { lowerBound, RowStore } from "./store";
@@ -22,10 +24,14 @@ const BODY_CACHE_BYTES = 64 * 1024 * 1024;
 const PREFETCH_MAX_SIZE = 256 * 1024;
 const STATUS_KEEP = 2000;
 const BODY_RETRY_MS = 10_000;
+/** Rows held back while an attach is pending, at most (the oldest are dropped). */
+const HELD_MAX = 100_000;
 
 interface ModelState {
   nextId: number;
   bodies: LruMap<number, Body>;
+  /** View-only: also list the monitor's own probe replies (shared by the model's views). */
+  showOwn: boolean;
 }
 
 const states = new WeakMap<Model, ModelState>();
@@ -33,7 +39,7 @@ const states = new WeakMap<Model, ModelState>();
 function stateOf(model: Model): ModelState {
   let s = states.get(model);
   if (!s) {
-    s = { nextId: 1, bodies: new LruMap(BODY_CACHE, BODY_CACHE_BYTES) };
+    s = { nextId: 1, bodies: new LruMap(BODY_CACHE, BODY_CACHE_BYTES), showOwn: false };
     states.set(model, s);
   }
   return s;
@@ -45,6 +51,11 @@ function asString(v: unknown): string {
 
 function asList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}
+
+/** A `switched` marker: the monitor moved to another kernel, the window starts over. */
+function isSwitch(row: Row): boolean {
+  return row.channel === "monitor" && row.msg_type === "switched";
 }
 
 function asObj(v: unknown): Record<string, unknown> {
@@ -63,7 +74,7 @@ const STATUS_WORDS: Record<string, string> = {
 
 class MonitorView {
   private readonly root: HTMLDivElement;
-  private readonly store = new RowStore();
+  private store = new RowStore();
   private readonly bodies: LruMap<number, Body>;
   private readonly shared: ModelState;
   private statusRows: Row[] = [];
@@ -81,6 +92,7 @@ class MonitorView {
     text: "",
     showStatus: false,
     clearedSeq: -1,
+    showOwn: false,
   };
   private mode: ViewMode = "rendered";
   private paused = false;
@@ -92,6 +104,10 @@ class MonitorView {
   private readonly mimeChoice = new Map<number, string>();
   private readonly collapsed = new Set<string>();
   private readonly pendingBodies = new Map<number, number>();
+  /** Open `bodies` requests: id -> the seqs asked for. */
+  private readonly bodyRequests = new Map<number, number[]>();
+  /** Seqs whose body could not be had (error, or no longer held): not asked again by itself. */
+  private readonly bodyErrors = new Map<number, string>();
   private bodyTimer = 0;
   private lastRowsAt = 0;
   private textTimer = 0;
@@ -99,6 +115,17 @@ class MonitorView {
   private chromeFrame = 0;
   private chromeDirty = { header: true, counters: true, chips: true, lane: true };
   private historyAsked = false;
+  /** Rows with a lower seq belong to a kernel the monitor switched away from. */
+  private floorSeq = -1;
+  /** The picker was opened with "switch kernel" (it is also shown while there is no target). */
+  private pickerOpen = false;
+  /** An attach sent from the picker and not answered yet; rows are held until it switches. */
+  private attachPending: { id: number; kernelId: string } | null = null;
+  private held: Row[] = [];
+  /** The id of a refresh not answered yet (0: none). */
+  private refreshId = 0;
+  private pickerDirty = true;
+  private attachTimer = 0;
   private readonly list: VirtualList;
   private readonly cleanups: (() => void)[] = [];
 
@@ -123,6 +150,18 @@ class MonitorView {
       "Clear",
     ),
     showStatus: h("input", { type: "checkbox", "data-role": "show-status" }),
+    showOwn: h("input", { type: "checkbox", "data-role": "show-own" }),
+    switchKernel: h(
+      "button",
+      {
+        type: "button",
+        class: "jpf-btn jpf-small",
+        "data-role": "switch-kernel",
+        title: "Attach to another kernel",
+      },
+      "switch kernel",
+    ),
+    picker: h("div", { class: "jpf-pickerwrap" }),
     filterText: h("input", {
       type: "search",
       "data-role": "filter-text",
@@ -174,11 +213,14 @@ class MonitorView {
     this.readAllTraits();
     this.listen();
     this.askHistory();
+    if (!this.target()) this.refreshKernels();
     this.scheduleChrome();
     this.list.schedule();
     this.laneTimer = window.setInterval(() => {
       this.chromeDirty.lane = true;
       this.scheduleChrome();
+      const panel = this.el.picker.firstElementChild;
+      if (panel instanceof HTMLElement) updatePickerTimes(panel, Date.now());
     }, 1000);
   }
 
@@ -203,6 +245,14 @@ class MonitorView {
     ]) {
       this.on(`change:${name}`, () => {
         this.chromeDirty.header = true;
+        this.chromeDirty.counters = true;
+        this.pickerDirty = true;
+        this.scheduleChrome();
+      });
+    }
+    for (const name of ["kernels", "kernels_error"]) {
+      this.on(`change:${name}`, () => {
+        this.pickerDirty = true;
         this.scheduleChrome();
       });
     }
@@ -229,6 +279,74 @@ class MonitorView {
     this.model.save_changes();
   }
 
+  private target(): string {
+    return asString(this.model.get("target"));
+  }
+
+  private refreshKernels(): void {
+    this.refreshId = this.shared.nextId++;
+    this.model.send({ kind: "refresh", id: this.refreshId });
+    this.pickerDirty = true;
+    this.scheduleChrome();
+  }
+
+  private openPicker(open: boolean): void {
+    this.pickerOpen = open;
+    if (open) this.refreshKernels();
+    this.pickerDirty = true;
+    this.scheduleChrome();
+  }
+
+  /** Attach to a kernel chosen in the picker: close it, start the window over. */
+  private attach(kernelId: string): void {
+    const id = this.shared.nextId++;
+    this.model.send({ kind: "attach", id, target: kernelId });
+    this.attachPending = { id, kernelId };
+    this.held = [];
+    this.pickerOpen = false;
+    this.pickerDirty = true;
+    this.clearWindow();
+  }
+
+  /** The attach did not switch (error, or answered without a `switched` marker). */
+  private endAttach(failed: boolean): void {
+    if (!this.attachPending) return;
+    this.attachPending = null;
+    const held = this.held;
+    this.held = [];
+    if (failed) {
+      // The window was cleared for the switch: ask for the rows again (the newest `switched`
+      // marker still decides where it starts).
+      this.pickerOpen = true;
+      this.askHistory();
+    }
+    this.pickerDirty = true;
+    this.scheduleChrome();
+    if (held.length) this.addRows(held);
+  }
+
+  /** Forget every row of the window (a switch to another kernel). */
+  private clearWindow(): void {
+    this.store = new RowStore();
+    this.statusRows = [];
+    this.typeCounts = new Map();
+    this.channelCounts = new Map();
+    this.shown = [];
+    this.expanded.clear();
+    this.rowMode.clear();
+    this.mimeChoice.clear();
+    this.collapsed.clear();
+    this.pendingBodies.clear();
+    this.bodyErrors.clear();
+    this.pendingWhilePaused = 0;
+    this.list.extras.clear();
+    if (this.mode === "threaded") this.rebuildThreads();
+    this.list.jumpToEnd();
+    this.list.invalidate();
+    this.chromeDirty = { header: true, counters: true, chips: true, lane: true };
+    this.scheduleChrome();
+  }
+
   private askHistory(): void {
     this.historyAsked = true;
     this.model.send({ kind: "history", id: this.shared.nextId++ });
@@ -238,10 +356,29 @@ class MonitorView {
     const msg = decodeMessage(content, buffers);
     if (msg.kind === "rows" || msg.kind === "history")
       this.addRows(msg.rows, msg.kind === "history");
-    else if (msg.kind === "bodies") this.addBodies(msg.bodies);
-    else if (msg.kind === "error") {
-      // A request that could not be answered: allow a retry later.
-      this.pendingBodies.clear();
+    else if (msg.kind === "bodies") this.addBodies(msg.id, msg.bodies);
+    else if (msg.kind === "refreshed") {
+      if (msg.id === this.refreshId) this.refreshId = 0;
+      this.pickerDirty = true;
+      this.scheduleChrome();
+    } else if (msg.kind === "attached") {
+      // The `switched` marker comes with the rows (every ~50 ms): give it a moment.
+      const pending = this.attachPending;
+      if (pending?.id === msg.id) {
+        clearTimeout(this.attachTimer);
+        this.attachTimer = window.setTimeout(() => {
+          if (this.attachPending === pending) this.endAttach(false);
+        }, 1000);
+      }
+    } else if (msg.kind === "error") {
+      if (msg.id === this.refreshId) {
+        this.refreshId = 0;
+        this.pickerDirty = true;
+        this.scheduleChrome();
+      }
+      if (this.attachPending && this.attachPending.id === msg.id) this.endAttach(true);
+      const seqs = this.bodyRequests.get(msg.id);
+      if (seqs) this.bodiesFailed(msg.id, seqs, msg.message);
     }
   }
 
@@ -267,6 +404,7 @@ class MonitorView {
       text: asString(m.get("filter_text")),
       showStatus: m.get("show_status") === true,
       clearedSeq: Number.isFinite(cleared) ? cleared : -1,
+      showOwn: this.shared.showOwn,
     };
     this.predicate = makePredicate(this.filters);
     // Do not overwrite what the user is typing (focused, or a debounced save still pending).
@@ -274,6 +412,7 @@ class MonitorView {
       this.el.filterText.value = this.filters.text;
     }
     this.el.showStatus.checked = this.filters.showStatus;
+    this.el.showOwn.checked = this.filters.showOwn === true;
     this.chromeDirty.chips = true;
     this.chromeDirty.counters = true;
     if (apply) {
@@ -284,7 +423,37 @@ class MonitorView {
 
   // ---------------------------------------------------------------- data
 
-  private addRows(rows: Row[], history = false): void {
+  private addRows(incoming: Row[], history = false): void {
+    if (!incoming.length) return;
+    let rows = incoming;
+    if (this.attachPending) {
+      // Rows of the old kernel may still come before the switch: hold them back.
+      // ... until the marker of the new attach (`switched`, or `attached` for a first attach).
+      const k = rows.findIndex(
+        (r) =>
+          r.channel === "monitor" &&
+          (r.msg_type === "switched" || r.msg_type === "attached") &&
+          r.seq > this.floorSeq &&
+          r.seq > this.store.lastSeq,
+      );
+      if (k < 0) {
+        this.held.push(...rows);
+        if (this.held.length > HELD_MAX) this.held.splice(0, this.held.length - HELD_MAX);
+        return;
+      }
+      this.attachPending = null;
+      this.held = [];
+      this.pickerDirty = true;
+      rows = rows.slice(k);
+    }
+    // The newest `switched` marker starts the window over: older rows were another kernel's.
+    let floor = this.floorSeq;
+    for (const r of rows) if (isSwitch(r) && r.seq > floor) floor = r.seq;
+    if (floor > this.floorSeq) {
+      this.floorSeq = floor;
+      if (this.store.size) this.clearWindow();
+    }
+    if (this.floorSeq >= 0) rows = rows.filter((r) => r.seq >= this.floorSeq);
     if (!rows.length) return;
     const res = this.store.add(rows);
     if (!res.added.length && !res.dropped) return;
@@ -328,13 +497,63 @@ class MonitorView {
     this.list.schedule();
   }
 
-  private addBodies(bodies: Body[]): void {
+  private addBodies(id: number, bodies: Body[]): void {
     for (const b of bodies) {
       this.pendingBodies.delete(b.seq);
+      this.bodyErrors.delete(b.seq);
       const row = this.rowBySeq(b.seq);
       this.bodies.set(b.seq, b, row ? row.size : 1024);
       if (this.expanded.has(b.seq)) this.list.invalidate(`r:${b.seq}`);
     }
+    const asked = this.bodyRequests.get(id);
+    this.bodyRequests.delete(id);
+    // Seqs left out of the answer are unknown to the monitor or evicted from its log.
+    for (const seq of asked ?? []) {
+      if (!this.bodies.has(seq))
+        this.markBodyError(seq, "the monitor no longer holds this message");
+    }
+  }
+
+  private sendBodies(seqs: number[]): void {
+    const id = this.shared.nextId++;
+    this.bodyRequests.set(id, seqs);
+    if (this.bodyRequests.size > 500) {
+      // Answers that never came (a busy or restarted monitoring kernel): forget the oldest.
+      const oldest = this.bodyRequests.keys().next().value;
+      if (oldest !== undefined) this.bodyRequests.delete(oldest);
+    }
+    this.model.send({ kind: "bodies", id, seqs });
+  }
+
+  /**
+   * A `bodies` request failed. One bad message (say, nested too deep for Python to encode)
+   * fails the whole batch: ask again one seq at a time, so only that one is marked.
+   */
+  private bodiesFailed(id: number, seqs: number[], message: string): void {
+    this.bodyRequests.delete(id);
+    if (seqs.length > 1) {
+      for (const seq of seqs) this.sendBodies([seq]);
+      return;
+    }
+    for (const seq of seqs) this.markBodyError(seq, message || "the monitor could not send it");
+  }
+
+  private markBodyError(seq: number, message: string): void {
+    this.pendingBodies.delete(seq);
+    this.bodyErrors.set(seq, message);
+    if (this.bodyErrors.size > 5000) {
+      const oldest = this.bodyErrors.keys().next().value;
+      if (oldest !== undefined) this.bodyErrors.delete(oldest);
+    }
+    if (this.expanded.has(seq)) this.list.invalidate(`r:${seq}`);
+  }
+
+  /** Ask for one body again (the user opened the row, or pressed "retry"). */
+  private retryBody(seq: number): void {
+    this.pendingBodies.delete(seq);
+    this.bodyErrors.delete(seq);
+    this.list.invalidate(`r:${seq}`);
+    this.requestVisibleBodies();
   }
 
   private rowBySeq(seq: number): Row | undefined {
@@ -436,7 +655,7 @@ class MonitorView {
       // While the list follows a live tail, rows fly by: fetch only what the user opened.
       const onlyOpened = this.list.following && now - this.lastRowsAt < 500;
       const consider = (row: Row, force: boolean) => {
-        if (isMarker(row) || this.bodies.has(row.seq)) return;
+        if (isMarker(row) || this.bodies.has(row.seq) || this.bodyErrors.has(row.seq)) return;
         if (!force && (onlyOpened || this.mode === "threaded" || row.size > PREFETCH_MAX_SIZE)) {
           return;
         }
@@ -451,7 +670,7 @@ class MonitorView {
       if (!want.length) return;
       for (const s of want) this.pendingBodies.set(s, now);
       if (this.pendingBodies.size > 5000) this.pendingBodies.clear();
-      this.model.send({ kind: "bodies", id: this.shared.nextId++, seqs: want });
+      this.sendBodies(want);
     }, 100);
   }
 
@@ -482,7 +701,7 @@ class MonitorView {
     } else row = this.shown[i];
     if (!row) return "";
     if (!this.expanded.has(row.seq)) return `c${extra}`;
-    return `e|${this.detailMode(row.seq)}|${this.bodies.has(row.seq)}${extra}`;
+    return `e|${this.detailMode(row.seq)}|${this.bodies.has(row.seq)}|${this.bodyErrors.has(row.seq)}${extra}`;
   }
 
   private buildItem(i: number): HTMLElement {
@@ -557,7 +776,26 @@ class MonitorView {
         : null,
     );
     const detail = h("div", { class: "jpf-detail" }, bar);
-    if (!body) {
+    const failed = body ? undefined : this.bodyErrors.get(row.seq);
+    if (failed !== undefined) {
+      const retry = h(
+        "button",
+        { type: "button", class: "jpf-btn jpf-small", "data-role": "body-retry" },
+        "retry",
+      );
+      retry.addEventListener("click", (ev) => {
+        ev.stopPropagation();
+        this.retryBody(row.seq);
+      });
+      detail.append(
+        h(
+          "div",
+          { class: "jpf-note jpf-warn", "data-role": "body-error" },
+          `could not load this message: ${failed} `,
+          retry,
+        ),
+      );
+    } else if (!body) {
       detail.append(h("div", { class: "jpf-note jpf-loading" }, "loading body…"));
     } else {
       try {
@@ -680,10 +918,7 @@ class MonitorView {
       this.list.extras.delete(`r:${seq}`);
     } else {
       this.expanded.add(seq);
-      if (!this.bodies.has(seq)) {
-        this.pendingBodies.delete(seq);
-        this.requestVisibleBodies();
-      }
+      if (!this.bodies.has(seq)) this.retryBody(seq);
     }
     this.list.invalidate(`r:${seq}`);
   };
@@ -712,6 +947,11 @@ class MonitorView {
       if (this.store.lastSeq >= 0) this.save("cleared_seq", this.store.lastSeq);
     });
     e.showStatus.addEventListener("change", () => this.save("show_status", e.showStatus.checked));
+    e.showOwn.addEventListener("change", () => {
+      this.shared.showOwn = e.showOwn.checked;
+      this.readFilters();
+    });
+    e.switchKernel.addEventListener("click", () => this.openPicker(!this.pickerOpen));
     e.filterText.addEventListener("input", () => {
       clearTimeout(this.textTimer);
       this.textTimer = window.setTimeout(() => {
@@ -737,6 +977,7 @@ class MonitorView {
         h("span", { class: "jpf-kidwrap" }, "kernel ", e.kernelId, copyId),
         e.kernelInfo,
         e.connection,
+        e.switchKernel,
       ),
       e.detail,
       e.counters,
@@ -753,13 +994,23 @@ class MonitorView {
         e.showStatus,
         " status",
       ),
+      h(
+        "label",
+        {
+          class: "jpf-check",
+          title:
+            "Also list the monitor's own probes: its kernel_info replies and the status messages they cause",
+        },
+        e.showOwn,
+        " own",
+      ),
       e.channels,
       e.filterText,
       e.pausedNote,
     );
     const laneWrap = h("div", { class: "jpf-lanewrap" }, e.lane, e.laneLabel);
     const listWrap = h("div", { class: "jpf-listwrap" }, e.scroller, e.jump, e.empty);
-    this.root.append(header, toolbar, e.types, laneWrap, listWrap);
+    this.root.append(header, e.picker, toolbar, e.types, laneWrap, listWrap);
     this.root.addEventListener("keydown", this.onKey);
     window.addEventListener("keydown", this.onKeyCapture, true);
   }
@@ -810,6 +1061,7 @@ class MonitorView {
       if (d.counters) this.drawCounters();
       if (d.chips) this.drawChips();
       if (d.lane) this.drawLane();
+      if (this.pickerDirty) this.drawPicker();
       this.chromeDirty = { header: false, counters: false, chips: false, lane: false };
     });
   }
@@ -843,17 +1095,10 @@ class MonitorView {
     ].filter(Boolean);
     e.kernelInfo.textContent = parts.join(" · ");
     e.kernelInfo.title = asString(ki.banner);
-    const c = asObj(m.get("connection"));
-    if (Object.keys(c).length) {
-      e.connection.textContent = `${asString(c.transport) || "tcp"}://${asString(c.ip)} · shell ${c.shell_port ?? "?"} iopub ${c.iopub_port ?? "?"} stdin ${c.stdin_port ?? "?"} control ${c.control_port ?? "?"} hb ${c.hb_port ?? "?"}`;
-      e.connection.title = [
-        asString(c.kernel_name) && `kernel ${asString(c.kernel_name)}`,
-        asString(c.connection_file),
-        asString(c.signature_scheme),
-      ]
-        .filter(Boolean)
-        .join("\n");
-    } else e.connection.textContent = "";
+    const conn = connectionSummary(asObj(m.get("connection")));
+    e.connection.textContent = conn.text;
+    e.connection.title = conn.title;
+    e.connection.dataset.transport = asString(asObj(m.get("connection")).transport);
     for (const b of e.modes.querySelectorAll<HTMLButtonElement>("[data-role=mode]")) {
       b.setAttribute("aria-pressed", String(b.dataset.mode === this.mode));
     }
@@ -915,14 +1160,17 @@ class MonitorView {
       );
     });
     this.el.counters.replaceChildren(...nodes);
-    this.el.empty.textContent =
-      this.store.size === 0
-        ? this.historyAsked
-          ? "waiting for messages…"
-          : ""
-        : shown === 0
-          ? "no rows match the filters"
-          : "";
+    this.el.empty.textContent = this.pickerShown()
+      ? ""
+      : this.attachPending
+        ? "attaching…"
+        : emptyListText({
+            status: asString(this.model.get("status")) || "connecting",
+            held: this.store.size,
+            shown,
+            historyAsked: this.historyAsked,
+            target: this.target(),
+          });
     this.el.empty.hidden = !this.el.empty.textContent;
   }
 
@@ -995,6 +1243,37 @@ class MonitorView {
     );
   }
 
+  private pickerShown(): boolean {
+    return this.pickerOpen || (!this.target() && !this.attachPending);
+  }
+
+  private drawPicker(): void {
+    this.pickerDirty = false;
+    const show = this.pickerShown();
+    this.root.dataset.picker = show ? "open" : "closed";
+    this.el.switchKernel.setAttribute("aria-pressed", String(show));
+    if (!show) {
+      this.el.picker.replaceChildren();
+      return;
+    }
+    const panel = buildPicker(
+      {
+        kernels: toKernels(this.model.get("kernels")),
+        error: asString(this.model.get("kernels_error")),
+        refreshing: this.refreshId !== 0,
+        current: asString(this.model.get("kernel_id")),
+        closable: this.target() !== "",
+        now: Date.now(),
+      },
+      {
+        refresh: () => this.refreshKernels(),
+        attach: (kernelId) => this.attach(kernelId),
+        close: () => this.openPicker(false),
+      },
+    );
+    this.el.picker.replaceChildren(panel);
+  }
+
   private drawLane(): void {
     const segs = laneSegments(this.statusRows, Date.now());
     const nodes = segs.map((s) => {
@@ -1021,6 +1300,7 @@ class MonitorView {
     this.list.dispose();
     clearTimeout(this.bodyTimer);
     clearTimeout(this.textTimer);
+    clearTimeout(this.attachTimer);
     clearInterval(this.laneTimer);
     if (this.chromeFrame) cancelAnimationFrame(this.chromeFrame);
     this.root.removeEventListener("keydown", this.onKey);

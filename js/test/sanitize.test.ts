@@ -31,6 +31,14 @@ describe("sanitizeHtml", () => {
     ['<base href="https://evil.example/">', /base|evil/i],
     ['<a href="https://ok.example/" ping="https://evil.example/">x</a>', /evil|ping/i],
     ["<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>", /onerror|alert/i],
+    // CSS escapes are decoded in function names: u\72l( is url(, image-s\65t( is image-set(
+    ['<div style="background:u\\72l(https://evil.example/e.png)">x</div>', /evil/i],
+    ["<div style=\"background:image-s\\65t('https://evil.example/e.png' 1x)\">x</div>", /evil/i],
+    [
+      '<svg><a><animate attributeName="href" values="javascript:alert(1)"/><text>x</text></a></svg>',
+      /javascript|animate/i,
+    ],
+    ['<svg><a><set attributeName="href" to="javascript:alert(1)"/></a></svg>', /javascript/i],
   ];
   for (const [input, forbidden] of bad) {
     it(`neutralizes ${input.slice(0, 60)}`, () => {

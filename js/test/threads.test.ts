@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { makePredicate, NO_FILTERS } from "../src/filter";
 import { laneSegments } from "../src/lane";
-import { buildThreads, ThreadIndex, ThreadLines } from "../src/threads";
+import { buildThreads, commTarget, ThreadIndex, ThreadLines } from "../src/threads";
 import { row } from "./helpers";
 
 const exec = {
@@ -193,5 +193,44 @@ describe("laneSegments", () => {
     const segs = laneSegments(st, 10_000, 200);
     expect(segs.length).toBe(200);
     expect(segs[199].start).toBe(9990);
+  });
+});
+
+describe("comm threads and own rows", () => {
+  it("takes the comm target name once from a comm_open summary", () => {
+    expect(commTarget("jupyter.widget 4122f97a")).toBe("jupyter.widget");
+    expect(commTarget("  jupyter.widget  ")).toBe("jupyter.widget");
+    expect(commTarget("")).toBe("");
+    const th = buildThreads(
+      [
+        row(1, {
+          msg_type: "comm_open",
+          comm_id: "4122f97a-1",
+          summary: "jupyter.widget 4122f97a",
+        }),
+      ],
+      makePredicate(NO_FILTERS),
+    );
+    expect(th[0].target).toBe("jupyter.widget");
+  });
+  it("hides the monitor's own rows unless asked", () => {
+    const own = row(1, { msg_type: "kernel_info_reply", channel: "shell", own: true });
+    const ownStatus = row(2, { msg_type: "status", state: "idle", own: true });
+    const other = row(3);
+    const hide = makePredicate(NO_FILTERS);
+    expect([own, ownStatus, other].filter(hide)).toEqual([other]);
+    const show = makePredicate({ ...NO_FILTERS, showOwn: true });
+    expect([own, ownStatus, other].filter(show)).toEqual([own, other]);
+    const withStatus = makePredicate({ ...NO_FILTERS, showOwn: true, showStatus: true });
+    expect([own, ownStatus, other].filter(withStatus).length).toBe(3);
+    // a thread made only of own rows is not listed
+    const threads = buildThreads(
+      [
+        row(4, { msg_type: "kernel_info_reply", channel: "shell", own: true, parent_id: "k" }),
+        row(5, { parent_id: "x", parent_type: "execute_request" }),
+      ],
+      hide,
+    );
+    expect(threads.map((t) => t.key)).toEqual(["p:x"]);
   });
 });

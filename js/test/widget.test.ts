@@ -140,4 +140,199 @@ describe("widget", () => {
     expect(f.listeners()).toBe(0);
     expect(el.children.length).toBe(0);
   });
+
+  it("shows the picker without a target, attaches from it and starts the window over", async () => {
+    const f = fakeModel({
+      target: "",
+      status: "closed",
+      kernel_id: "",
+      kernels: [
+        {
+          kernel_id: "k-target-0001",
+          kernel_name: "python3",
+          notebook: "target.ipynb",
+          execution_state: "idle",
+          connections: 1,
+          last_activity: new Date(Date.now() - 180_000).toISOString(),
+          server_url: "http://127.0.0.1:8888/",
+          connection_file: "",
+        },
+      ],
+      kernels_error: "",
+    });
+    const el = document.createElement("div");
+    cleanup = widget.render({ model: f.model, el });
+    expect(f.sent.map((m) => m.kind)).toEqual(["history", "refresh"]);
+    await frame();
+    const root = el.querySelector(".jpf-monitor") as HTMLElement;
+    expect(root.dataset.picker).toBe("open");
+    const pickRow = el.querySelector("[data-role=picker-row]") as HTMLElement;
+    expect(pickRow.dataset.kernelId).toBe("k-target-0001");
+    expect(pickRow.textContent).toContain("target.ipynb");
+    expect(pickRow.textContent).toContain("3 min ago");
+    expect(el.querySelector("[data-role=picker-refresh]")?.textContent).toBe("refreshing…");
+    f.custom({ kind: "refreshed", id: f.sent[1].id }, []);
+    await frame();
+    expect(el.querySelector("[data-role=picker-refresh]")?.textContent).toBe("refresh");
+    expect(el.querySelector(".jpf-empty")?.textContent).toBe("");
+
+    // rows of some earlier kernel are in the window
+    f.custom({ kind: "rows" }, [row(1), row(2)]);
+    await frame();
+    pickRow.click();
+    const attach = f.sent[f.sent.length - 1];
+    expect(attach).toMatchObject({ kind: "attach", target: "k-target-0001" });
+    await frame();
+    expect(root.dataset.picker).toBe("closed");
+    expect(el.querySelectorAll("[data-role=row]").length).toBe(0);
+    // an old kernel's row still in flight is held back, then dropped by the switch
+    f.custom({ kind: "rows" }, [row(3)]);
+    f.model.set("target", "k-target-0001");
+    f.model.set("status", "connected");
+    await frame();
+    expect(el.querySelectorAll("[data-role=row]").length).toBe(0);
+    f.custom({ kind: "rows" }, [
+      row(4, { channel: "monitor", msg_type: "switched", summary: "to k-target" }),
+      row(5, { summary: "from the new kernel" }),
+    ]);
+    f.custom({ kind: "attached", id: attach.id }, []);
+    await frame();
+    const seqs = [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => r.dataset.seq);
+    expect(seqs).toEqual(["4", "5"]);
+
+    // "switch kernel" opens it again; a failed attach reopens it
+    (el.querySelector("[data-role=switch-kernel]") as HTMLElement).click();
+    await frame();
+    expect(root.dataset.picker).toBe("open");
+    expect(f.sent[f.sent.length - 1]).toMatchObject({ kind: "refresh" });
+    (el.querySelector("[data-role=picker-row]") as HTMLElement).click();
+    const again = f.sent[f.sent.length - 1];
+    f.custom({ kind: "error", id: again.id, message: "no such kernel" }, undefined);
+    f.custom({ kind: "rows" }, [row(6)]);
+    const history = f.sent[f.sent.length - 1];
+    expect(history).toMatchObject({ kind: "history" }); // the cleared window is asked for again
+    f.custom(
+      { kind: "history", id: history.id, total: 6 },
+      [1, 2, 3, 4, 5, 6].map((i) =>
+        i === 4 ? row(4, { channel: "monitor", msg_type: "switched" }) : row(i),
+      ),
+    );
+    await frame();
+    expect(root.dataset.picker).toBe("open");
+    const back = [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => r.dataset.seq);
+    expect(back).toEqual(["4", "5", "6"]);
+    f.model.set("kernels_error", "could not reach http://127.0.0.1:8888/");
+    await frame();
+    expect(el.querySelector("[data-role=picker-error]")?.textContent).toContain("could not reach");
+  });
+
+  it("a history with a switched marker shows only the current kernel's rows", async () => {
+    const f = fakeModel();
+    const el = document.createElement("div");
+    cleanup = widget.render({ model: f.model, el });
+    f.custom({ kind: "history", id: f.sent[0].id, total: 4 }, [
+      row(1),
+      row(2, { channel: "monitor", msg_type: "switched" }),
+      row(3),
+    ]);
+    await frame();
+    const seqs = [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => r.dataset.seq);
+    expect(seqs).toEqual(["2", "3"]);
+  });
+
+  it("hides the monitor's own rows until asked, and shows remote connection info", async () => {
+    const f = fakeModel({
+      connection: {
+        transport: "websocket",
+        server_url: "http://127.0.0.1:8888/",
+        notebook: "target.ipynb",
+        protocol: "v1.kernel.websocket.jupyter.org",
+        kernel_id: "k",
+      },
+    });
+    const el = document.createElement("div");
+    document.body.append(el);
+    cleanup = widget.render({ model: f.model, el });
+    f.custom({ kind: "rows" }, [
+      row(1, { msg_type: "kernel_info_reply", channel: "shell", own: true }),
+      row(2),
+    ]);
+    await frame();
+    expect(el.querySelectorAll("[data-role=row]").length).toBe(1);
+    expect(el.querySelector("[data-counter=captured] .jpf-cvalue")?.textContent).toBe("2");
+    const own = el.querySelector("[data-role=show-own]") as HTMLInputElement;
+    own.click();
+    await frame();
+    expect(el.querySelectorAll("[data-role=row]").length).toBe(2);
+    expect(el.querySelector("[data-role=connection]")?.textContent).toBe(
+      "http://127.0.0.1:8888/ · target.ipynb · protocol v1.kernel.websocket.jupyter.org",
+    );
+  });
+
+  it("says nothing under a failed monitor's error, and names a comm's target once", async () => {
+    const f = fakeModel({ status: "failed", status_detail: "no kernel matches 'x'" });
+    const el = document.createElement("div");
+    cleanup = widget.render({ model: f.model, el });
+    await frame();
+    expect(el.querySelector("[data-role=status-detail]")?.textContent).toContain("no kernel");
+    expect((el.querySelector(".jpf-empty") as HTMLElement).hidden).toBe(true);
+    f.model.set("status", "connected");
+    f.model.set("view", "threaded");
+    f.custom({ kind: "rows" }, [
+      row(1, {
+        msg_type: "comm_open",
+        comm_id: "4122f97a-0000",
+        summary: "jupyter.widget 4122f97a",
+      }),
+    ]);
+    await frame();
+    const head = el.querySelector(".jpf-thread-head")?.textContent ?? "";
+    expect(head).toContain("jupyter.widget · 4122f97a");
+    expect(head.match(/4122f97a/g)?.length).toBe(1);
+  });
+
+  it("splits a failed bodies request and shows which body could not be had", async () => {
+    const f = fakeModel();
+    const el = document.createElement("div");
+    document.body.append(el);
+    cleanup = widget.render({ model: f.model, el });
+    f.custom({ kind: "rows" }, [row(1), row(2), row(3)]);
+    await frame();
+    for (const seq of [1, 2, 3])
+      (el.querySelector(`[data-role=row][data-seq='${seq}'] .jpf-line`) as HTMLElement).click();
+    await new Promise((r) => setTimeout(r, 200));
+    const batch = f.sent.filter((m) => m.kind === "bodies");
+    expect(batch).toHaveLength(1);
+    expect(batch[0].seqs).toEqual([1, 2, 3]);
+    f.custom({ kind: "error", id: batch[0].id, message: "Recursion limit reached" }, undefined);
+    const singles = f.sent.filter((m) => m.kind === "bodies").slice(1);
+    expect(singles.map((m) => m.seqs)).toEqual([[1], [2], [3]]);
+    const body = (seq: number) => ({
+      seq,
+      header: {},
+      parent_header: {},
+      metadata: {},
+      content: { name: "stdout", text: `body ${seq}` },
+      buffers: [],
+    });
+    f.custom({ kind: "bodies", id: singles[0].id }, [body(1)]);
+    f.custom({ kind: "error", id: singles[1].id, message: "Recursion limit reached" }, undefined);
+    f.custom({ kind: "bodies", id: singles[2].id }, []); // evicted meanwhile
+    await frame();
+    const detail = (seq: number) => el.querySelector(`[data-role=row][data-seq='${seq}']`);
+    expect(detail(1)?.querySelector("[data-role=rendered-output]")?.textContent).toContain(
+      "body 1",
+    );
+    expect(detail(2)?.querySelector("[data-role=body-error]")?.textContent).toContain(
+      "Recursion limit reached",
+    );
+    expect(detail(3)?.querySelector("[data-role=body-error]")?.textContent).toContain(
+      "no longer holds",
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(f.sent.filter((m) => m.kind === "bodies")).toHaveLength(4); // no retry loop
+    (el.querySelector("[data-seq='2'] [data-role=body-retry]") as HTMLElement).click();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(f.sent[f.sent.length - 1]).toMatchObject({ kind: "bodies", seqs: [2] });
+  });
 });
