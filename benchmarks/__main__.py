@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-NAMES = ["ingest", "live", "loss"]
+NAMES = ["ingest", "live", "loss", "memory"]
 
 
 def table(rows: list[dict[str, object]]) -> str:

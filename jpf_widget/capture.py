@@ -41,6 +41,7 @@ STATES = ("connecting", "connected", "unresponsive", "restarting", "dead", "clos
 
 _COUNTER_KEY = re.compile(r"^.+_(?P<pid>\d+)$")  # "{session}_{pid}", before "_{n}"
 _DRAIN_BATCH = 2000  # messages taken off a busy socket before the loop looks at the others
+_DRAIN_BYTES = 32 * 1024 * 1024
 _LIFE_TYPES = frozenset(("kernel_info_reply", "shutdown_reply"))
 _MISMATCH = "signature mismatch: wrong connection file or key?"
 _LOOPBACK = ("127.", "localhost", "::1", "0.0.0.0")
@@ -370,6 +371,7 @@ class Capture:
         """Take what is queued on ``sock`` (up to a batch) and record it."""
         batch: list[Frames] = []
         recv = sock.recv_multipart
+        size = 0
         for _ in range(_DRAIN_BATCH):
             try:
                 raw = recv(zmq.NOBLOCK)
@@ -378,6 +380,9 @@ class Capture:
             frames = self._verified(raw)
             if frames is not None:
                 batch.append(frames)
+                size += frames.size
+                if size > _DRAIN_BYTES:  # big messages: record before holding more of them
+                    break
         if batch:
             self._record(channel, batch)
 

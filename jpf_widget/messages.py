@@ -15,6 +15,7 @@ parsed the first time they are read. Every message is an instance of the class f
 from __future__ import annotations
 
 import re
+from sys import intern
 from typing import Any, ClassVar
 
 import orjson
@@ -93,10 +94,12 @@ class Message:
         self.channel = channel
         self.received = received
         self.msg_id = header["msg_id"]
-        self.msg_type = header["msg_type"]
-        self.session = session if type(session) is str else str(session)
-        self.parent_id = parent.get("msg_id") or ""
-        self.parent_type = parent_type if type(parent_type) is str else str(parent_type)
+        # interned: these repeat across thousands of messages, and a held message should cost
+        # its bytes, not another copy of its session's name
+        self.msg_type = intern(header["msg_type"])
+        self.session = intern(session if type(session) is str else str(session))
+        self.parent_id = intern(parent.get("msg_id") or "")
+        self.parent_type = intern(parent_type if type(parent_type) is str else str(parent_type))
         self.comm_id = ""
         self._header_bytes = frames.header_bytes
         self._parent_bytes = frames.parent_bytes
@@ -126,6 +129,11 @@ class Message:
     @property
     def content(self) -> dict[str, Any]:
         return _lenient_object(self._content_bytes)
+
+    @property
+    def content_text(self) -> str:
+        """The content frame as sent, as text."""
+        return self._content_bytes.decode("utf-8", "replace")
 
     @property
     def content_size(self) -> int:

@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Container
 from typing import Any
 
+import orjson
+
 from .log import Entry
 from .messages import DisplayData, ExecuteInput, Marker, Message, Status
 
-__all__ = ["BODY_LIMIT", "body", "row"]
+__all__ = ["BODY_LIMIT", "body", "encode_bodies", "row"]
 
 BODY_LIMIT = 4 * 1024 * 1024
 _CODE_LIMIT = 2000
@@ -75,6 +77,20 @@ def body(message: Message) -> dict[str, Any]:
         "buffers": [len(buffer) for buffer in message.buffers],
         "truncated": truncated,
     }
+
+
+def encode_bodies(messages: list[Message]) -> bytes:
+    """The messages' bodies as one JSON array. A content nested too deeply for the encoder
+    (orjson stops at 254 levels) is sent as its text, so one such message cannot fail the rest."""
+    parts = []
+    for message in messages:
+        item = body(message)
+        try:
+            parts.append(orjson.dumps(item))
+        except TypeError:
+            text = message.content_text[:_STRING_LIMIT]
+            parts.append(orjson.dumps({**item, "content": {"_jpf_unparsed": text}}))
+    return b"[" + b",".join(parts) + b"]"
 
 
 def _text(value: object) -> str:

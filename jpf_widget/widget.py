@@ -36,7 +36,7 @@ from .kernels import ConnectionInfo, KernelSummary, TargetError, list_kernels, r
 from .log import DEFAULT_BUDGET, MessageLog
 from .messages import Message
 from .remote import RemoteCapture
-from .rows import body, row
+from .rows import encode_bodies, row
 from .servers import JupyterServer
 
 __all__ = ["HISTORY_LIMIT", "Monitor"]
@@ -438,8 +438,8 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
                     self._streaming = True
         elif kind == "bodies":
             seqs = [s for s in content.get("seqs", []) if isinstance(s, int)]
-            bodies = [body(e) for e in self._log.by_seq(seqs) if isinstance(e, Message)]
-            self.send({"kind": "bodies", "id": request_id}, [orjson.dumps(bodies)])
+            messages = [e for e in self._log.by_seq(seqs) if isinstance(e, Message)]
+            self.send({"kind": "bodies", "id": request_id}, [encode_bodies(messages)])
         elif kind == "refresh":
             self.refresh_kernels()
             self.send({"kind": "refreshed", "id": request_id})

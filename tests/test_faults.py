@@ -27,6 +27,7 @@ from jpf_widget import Monitor
 from jpf_widget.capture import Capture
 from jpf_widget.kernels import ConnectionInfo
 from jpf_widget.log import MessageLog
+from jpf_widget.rows import encode_bodies
 from jpf_widget.wire import DELIMITER
 
 from .conftest import Kernel
@@ -332,3 +333,14 @@ def test_deep_and_huge_contents_stay_readable(stand_in: StandInKernel) -> None:
         assert "_jpf_unparsed" in message.content  # deeper than JSON parsers go: kept as text
         assert message.summary
         assert orjson.dumps(message.to_dict())
+        # deep enough to parse, too deep for orjson to write back: sent to the view as text
+        medium = b'{"data": ' + b"[" * 300 + b"]" * 300 + b"}"
+        frames = stand_in.signed("display_data", {"data": {}})
+        frames[frames.index(DELIMITER) + 5] = medium
+        stand_in.publish(resign(frames))
+        nested = monitor.wait_for(lambda m: m.content_size == len(medium), 10)
+        plain = monitor.wait_for(lambda m: m.msg_type == "status", 1)
+        bodies = orjson.loads(encode_bodies([nested, plain, message]))
+        assert bodies[0]["content"]["_jpf_unparsed"] == medium.decode()
+        assert bodies[1]["content"] == {"execution_state": "starting"}
+        assert len(bodies) == 3
