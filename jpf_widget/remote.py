@@ -191,6 +191,9 @@ class RemoteCapture:
         self.kernel_info: dict[str, Any] | None = None
         self.kernel_session = ""
         self.restarts = 0
+        # a restart was signalled and the new kernel's kernel_info_reply has not come: until it
+        # does, each poll asks again (a request sent while the server reconnects can be lost)
+        self._awaiting_info = False
         self.loss = LossDetector()
         self.own_requests: set[str] = set()
         self.protocol = ""
@@ -453,6 +456,7 @@ class RemoteCapture:
             state = message.content.get("execution_state")
             if state == "restarting":
                 self._set_state("restarting", "the server is restarting the kernel")
+                self._awaiting_info = True
                 self._send_kernel_info_request()
             elif state == "dead":
                 self._enter_dead("the server could not restart the kernel: it is dead")
@@ -470,6 +474,7 @@ class RemoteCapture:
         """Follow the kernel's life through what it says: kernel info, restarts."""
         if message.channel == "shell" and message.msg_type == "kernel_info_reply":
             self.kernel_info = message.content
+            self._awaiting_info = False
             self._changes += 1
         if message.msg_type == "iopub_welcome" or not message.session:
             return
@@ -478,6 +483,7 @@ class RemoteCapture:
                 self.restarts += 1
                 self._changes += 1
                 self.log.add_marker("restart", f"kernel restarted: new session {message.session}")
+                self._awaiting_info = True
                 self._send_kernel_info_request()
             self.kernel_session = message.session
         if self._ws is not None and self.state in ("restarting", "dead", "unresponsive"):
@@ -515,8 +521,9 @@ class RemoteCapture:
                 continue
             with contextlib.suppress(orjson.JSONDecodeError, TypeError):
                 self._judge(orjson.loads(response.body))
-            if self.state == "restarting":
-                # a kernel that restarted while no one talked to it says nothing on its own
+            if self.state == "restarting" or self._awaiting_info:
+                # a kernel that restarted while no one talked to it says nothing on its own,
+                # and a request sent while it was still starting can go unanswered
                 self._send_kernel_info_request()
 
     def _judge(self, model: dict[str, Any]) -> None:
@@ -527,6 +534,7 @@ class RemoteCapture:
             self._enter_dead(str(reason))
         elif state in _RESTARTING:
             self._set_state("restarting", "the server is restarting the kernel")
+            self._awaiting_info = True
         elif self._ws is not None and self.state in ("restarting", "unresponsive"):
             self._set_state("connected", "")
 

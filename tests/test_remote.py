@@ -205,7 +205,7 @@ def test_attach_by_id_follows_reconnect_restart_and_shutdown(
     server.api("POST", f"api/kernels/{kernel_id}/restart")
     wait_until(lambda: capture.restarts == 1, 30, "the restart")
     assert len(markers(log, "restart")) == 1
-    wait_until(lambda: len(log.of_type("kernel_info_reply")) >= 3, 15, "kernel info again")
+    wait_until(lambda: len(log.of_type("kernel_info_reply")) >= 3, 30, "kernel info again")
     assert all(m.channel == "shell" for m in log.of_type("kernel_info_reply"))
     wait_until(lambda: capture.state == "connected", 15, "connected after the restart")
     assert capture.changes > changes
