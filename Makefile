@@ -38,8 +38,10 @@ js-test: $(STAMP)
 test: jpf_widget/static/widget.js chromium lint js-check js-test
 	$(PY) -m pytest
 
+# Regenerates the README's picture from the JupyterLab scenario of the end-to-end tests.
 screenshot: jpf_widget/static/widget.js chromium
-	JPF_SCREENSHOTS=notebooks $(PY) -m pytest tests/e2e -k jupyterlab
+	JPF_SCREENSHOTS=.artifacts/screenshots $(PY) -m pytest tests/e2e/test_jupyterlab.py -k test_monitor_in_jupyterlab
+	cp .artifacts/screenshots/jupyterlab-2-rendered.png notebooks/screenshot.png
 
 benchmarks: jpf_widget/static/widget.js chromium
 	$(PY) -m benchmarks

@@ -18,7 +18,6 @@ and :attr:`Capture.kernel_info`, and the log.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import threading
 import time
@@ -33,9 +32,10 @@ from zmq.utils.monitor import recv_monitor_message
 from .kernels import ConnectionFileError, ConnectionInfo, read_connection_file
 from .log import MessageLog
 from .messages import COMM_TYPES, Message, comm_id_of
+from .procs import process_exists
 from .wire import Frames, MalformedMessage, Signer, split_frames
 
-__all__ = ["STATES", "Capture", "LossDetector", "ViewTraffic"]
+__all__ = ["STATES", "Capture", "KernelWatch", "LossDetector", "ViewTraffic"]
 
 STATES = ("connecting", "connected", "unresponsive", "restarting", "dead", "closed")
 
@@ -145,7 +145,59 @@ class ViewTraffic:
         )
 
 
-class Capture:
+class KernelWatch:
+    """What every capture keeps of the kernel it watches, local (ZMQ) or remote (websocket).
+
+    The widget reads ``state``, ``detail``, ``kernel_info``, ``restarts``, ``loss``,
+    ``own_requests`` and ``changes``; a capture's thread writes them.
+    """
+
+    def __init__(self, log: MessageLog, view_traffic: ViewTraffic | None) -> None:
+        self.log = log
+        self.view_traffic = view_traffic
+        self.state = "connecting"
+        self.detail = ""
+        self.kernel_info: dict[str, Any] | None = None
+        self.kernel_session = ""
+        self.restarts = 0
+        self.loss = LossDetector()
+        self.own_requests: set[str] = set()
+        self._lock = threading.Lock()
+        self._changes = 0
+
+    @property
+    def changes(self) -> int:
+        """Bumped at every change of state or kernel info, for pollers."""
+        return self._changes
+
+    def _set_state(self, state: str, detail: str) -> None:
+        with self._lock:
+            if self.state == "closed":
+                return
+            if (state, detail) != (self.state, self.detail):
+                self.state, self.detail = state, detail
+                self._changes += 1
+
+    def _enter_dead(self, reason: str) -> None:
+        if self.state != "dead":
+            self._set_state("dead", reason)
+            self.log.add_marker("dead", reason)
+
+    def _take_session(self, session: str, new_process: bool = False) -> bool:
+        """Note the session in the kernel's headers; True when it is a restart (a new session
+        after a known one, or any session after ``new_process``), marked in the log."""
+        if session == self.kernel_session:
+            return False
+        restarted = bool(self.kernel_session) or new_process
+        if restarted:
+            self.restarts += 1
+            self._changes += 1
+            self.log.add_marker("restart", f"kernel restarted: new session {session}")
+        self.kernel_session = session
+        return restarted
+
+
+class Capture(KernelWatch):
     """Attach to one kernel and record what it says into ``log``, in a daemon thread.
 
     Parameters
@@ -179,17 +231,9 @@ class Capture:
         view_traffic: ViewTraffic | None = None,
         receive_hwm: int = 0,
     ) -> None:
+        super().__init__(log, view_traffic)
         self.info = info
         self._receive_hwm = receive_hwm
-        self.log = log
-        self.view_traffic = view_traffic
-        self.state = "connecting"
-        self.detail = ""
-        self.kernel_info: dict[str, Any] | None = None
-        self.kernel_session = ""
-        self.restarts = 0
-        self.loss = LossDetector()
-        self.own_requests: set[str] = set()
         self._signer = Signer(info.key, info.digest)
         self._session = uuid.uuid4().hex
         self._hb_interval = heartbeat_interval
@@ -199,8 +243,6 @@ class Capture:
         self._thread = threading.Thread(
             target=self._run, name=f"jpf-capture-{info.kernel_id[:8]}", daemon=True
         )
-        self._lock = threading.Lock()
-        self._changes = 0
         # connection bookkeeping, touched only by the capture thread
         self._connected = False
         self._disconnected_at: float | None = None
@@ -239,19 +281,6 @@ class Capture:
     def connection(self) -> dict[str, Any]:
         """What may be shown about the connection (never the key)."""
         return self.info.public()
-
-    @property
-    def changes(self) -> int:
-        """Bumped at every change of state or kernel info, for pollers."""
-        return self._changes
-
-    def _set_state(self, state: str, detail: str) -> None:
-        with self._lock:
-            if self.state == "closed":
-                return
-            if (state, detail) != (self.state, self.detail):
-                self.state, self.detail = state, detail
-                self._changes += 1
 
     # -- the thread -----------------------------------------------------------------------------
 
@@ -446,16 +475,10 @@ class Capture:
                 self._set_state("restarting", "the kernel is restarting")
         if msg_type == "iopub_welcome" or not message.session:
             return
-        if message.session != self.kernel_session:
-            # a new session is a new kernel process; after a move it is one even when the old
-            # process never said a word
-            if self.kernel_session or self._moved:
-                self.restarts += 1
-                self._changes += 1
-                self.log.add_marker("restart", f"kernel restarted: new session {message.session}")
-                self._shutdown_restart = None
-            self.kernel_session = message.session
-            self._moved = False
+        # after a move, the new session is a restart even if the old process never said a word
+        if self._take_session(message.session, self._moved):
+            self._shutdown_restart = None
+        self._moved = False
         if self._connected and self.state in ("connecting", "restarting", "dead"):
             self._set_state("connected", self._standing_detail())
 
@@ -527,11 +550,6 @@ class Capture:
             self._first_pong_at = now
         return now - self._first_pong_at >= 2.0
 
-    def _enter_dead(self, reason: str) -> None:
-        if self.state != "dead":
-            self._set_state("dead", reason)
-            self.log.add_marker("dead", reason)
-
     def _why_gone(self) -> str:
         """A definite reason the kernel is gone, or "" if it may come back."""
         if self._shutdown_restart is False:
@@ -540,7 +558,7 @@ class Capture:
         if path and not Path(path).exists():
             return f"the kernel was shut down: its connection file {path} was removed"
         pid = self.loss.pid()
-        if pid is not None and self.info.ip.startswith(_LOOPBACK) and not _process_exists(pid):
+        if pid is not None and self.info.ip.startswith(_LOOPBACK) and not process_exists(pid):
             return f"the kernel's process {pid} has exited"
         return ""
 
@@ -549,21 +567,6 @@ class Capture:
         self.own_requests.add(msg_id)
         with contextlib.suppress(zmq.ZMQError):
             shell.send_multipart(frames, zmq.NOBLOCK)
-
-
-def _process_exists(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie, killed but not yet reaped, is not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc here: kill(0) is all we know
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _stamp(path: str) -> int:

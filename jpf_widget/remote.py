@@ -51,7 +51,7 @@ import orjson
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from .capture import LossDetector, ViewTraffic
+from .capture import KernelWatch, ViewTraffic
 from .log import MessageLog
 from .messages import Message
 from .servers import (
@@ -144,7 +144,7 @@ def _decode_json(data: str | bytes) -> tuple[str, list[bytes]]:
     return str(message.get("channel") or "shell"), parts + buffers
 
 
-class RemoteCapture:
+class RemoteCapture(KernelWatch):
     """Attach to one kernel through a Jupyter server and record what it says into ``log``.
 
     Make one with :meth:`connect`, which checks the server and finds the kernel (raising a
@@ -180,28 +180,18 @@ class RemoteCapture:
         view_traffic: ViewTraffic | None = None,
         poll_interval: float = 2.0,
     ) -> None:
+        super().__init__(log, view_traffic)
         self.server = server
         self.kernel_id = kernel_id
         self.kernel_name = kernel_name
         self.path = path
-        self.log = log
-        self.view_traffic = view_traffic
-        self.state = "connecting"
-        self.detail = ""
-        self.kernel_info: dict[str, Any] | None = None
-        self.kernel_session = ""
-        self.restarts = 0
         # a restart was signalled and the new kernel's kernel_info_reply has not come: until it
         # does, each poll asks again (a request sent while the server reconnects can be lost)
         self._awaiting_info = False
-        self.loss = LossDetector()
-        self.own_requests: set[str] = set()
         self.protocol = ""
         self._poll_interval = poll_interval
         self._session = uuid.uuid4().hex  # ours; the server stamps it on what it adds
         self._requests = Signer(b"")  # unsigned: the server signs what it forwards
-        self._changes = 0
-        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Future[None] | None = None
@@ -286,11 +276,6 @@ class RemoteCapture:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    @property
-    def changes(self) -> int:
-        """Bumped at every change of state or kernel info, for pollers."""
-        return self._changes
-
     def websocket_url(self) -> str:
         """The kernel's websocket (the token goes in a header, not here)."""
         return self.server.ws_url(
@@ -308,14 +293,6 @@ class RemoteCapture:
             "protocol": self.protocol,
             "websocket": self.websocket_url(),
         }
-
-    def _set_state(self, state: str, detail: str) -> None:
-        with self._lock:
-            if self.state == "closed":
-                return
-            if (state, detail) != (self.state, self.detail):
-                self.state, self.detail = state, detail
-                self._changes += 1
 
     # -- the thread -----------------------------------------------------------------------------
 
@@ -478,14 +455,9 @@ class RemoteCapture:
             self._changes += 1
         if message.msg_type == "iopub_welcome" or not message.session:
             return
-        if message.session != self.kernel_session:
-            if self.kernel_session:  # a new session is a new kernel process
-                self.restarts += 1
-                self._changes += 1
-                self.log.add_marker("restart", f"kernel restarted: new session {message.session}")
-                self._awaiting_info = True
-                self._send_kernel_info_request()
-            self.kernel_session = message.session
+        if self._take_session(message.session):
+            self._awaiting_info = True
+            self._send_kernel_info_request()
         if self._ws is not None and self.state in ("restarting", "dead", "unresponsive"):
             self._set_state("connected", "")
 
@@ -540,11 +512,6 @@ class RemoteCapture:
 
     def _gone(self) -> None:
         self._enter_dead(f"the server has no kernel {self.kernel_id} any more (it was shut down)")
-
-    def _enter_dead(self, reason: str) -> None:
-        if self.state != "dead":
-            self._set_state("dead", reason)
-            self.log.add_marker("dead", reason)
 
     def _send_kernel_info_request(self) -> None:
         ws = self._ws

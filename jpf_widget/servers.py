@@ -42,6 +42,7 @@ import orjson
 from jupyter_core.paths import jupyter_runtime_dir
 
 from .errors import AmbiguousKernelError, KernelNotFoundError, TargetError
+from .procs import process_exists
 
 __all__ = [
     "TOKEN_ENV",
@@ -449,7 +450,7 @@ def running_servers(runtime_dir: str | os.PathLike[str] | None = None) -> list[S
             if not isinstance(data, dict) or data.get("sock") or not data.get("url"):
                 continue
             pid = data.get("pid")
-            if isinstance(pid, int) and not _alive(pid):
+            if isinstance(pid, int) and not process_exists(pid):
                 continue  # a server that crashed leaves its file behind
             url = str(data["url"])
             found.setdefault(
@@ -464,16 +465,6 @@ def running_servers(runtime_dir: str | os.PathLike[str] | None = None) -> list[S
                 ),
             )
     return list(found.values())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def server_kernels(

@@ -186,6 +186,7 @@ def test_wrong_key_says_signature_mismatch(kernel: Kernel, tmp_path: Path) -> No
     wrong = tmp_path / "kernel-wrong-key.json"
     wrong.write_text(json.dumps({**info, "key": "not-the-key"}))
     with Monitor(str(wrong)) as monitor:
+        monitor.wait_until_connected(15)  # the heartbeat is unsigned: it answers
         request = kernel.run("print('signed with the real key')")
         wait_until(lambda: "signature mismatch" in monitor.status_detail, 15, "the mismatch")
         assert monitor.status_detail == "signature mismatch: wrong connection file or key?"
