@@ -44,4 +44,5 @@ screenshot: jpf_widget/static/widget.js chromium
 	cp .artifacts/screenshots/jupyterlab-2-rendered.png notebooks/screenshot.png
 
 benchmarks: jpf_widget/static/widget.js chromium
+	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) -m benchmarks
