@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from jupyter_client import KernelManager
+from jupyter_client.manager import KernelManager
 
 from jpf_widget import Monitor, Stream
 

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from jupyter_client import KernelManager
+from jupyter_client.manager import KernelManager
 
 from jpf_widget.capture import Capture
 from jpf_widget.kernels import read_connection_file
