@@ -131,16 +131,21 @@ class ViewTraffic:
     A widget's state updates and custom messages leave its kernel on iopub as comm messages;
     when a monitor watches the kernel it runs in, recording them would make more of them (a
     feedback loop, and between two monitors an endless one). Their messages are counted as
-    ``own_view_traffic`` instead. (The status pair around a request from a view is recorded:
-    it happens once per request, which the view sends only on render and scroll.)
+    ``own_view_traffic`` instead. Only messages from ``kernel_session``, the session of the
+    kernel this process is (None outside a kernel), can be such traffic: for any other kernel
+    the check ends at one comparison. (The status pair around a request from a view is
+    recorded: it happens once per request, which the view sends only on render and scroll.)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, kernel_session: str | None = None) -> None:
         self.comm_ids: set[str] = set()
+        self.kernel_session = kernel_session
 
     def covers(self, frames: Frames) -> bool:
         return (
-            frames.header["msg_type"] in COMM_TYPES
+            self.kernel_session is not None
+            and frames.header.get("session") == self.kernel_session
+            and frames.header["msg_type"] in COMM_TYPES
             and comm_id_of(frames.content_bytes) in self.comm_ids
         )
 

@@ -48,8 +48,22 @@ FLUSH_INTERVAL = 0.05
 _ROWS_PER_SEND = 5000  # keeps one comm message to a few MB; the next tick sends the rest
 _NOT_ATTACHED = "no kernel chosen: pick one, or call m.attach(target)"
 _STATIC = Path(__file__).parent / "static"
+
+
+def _this_kernels_session() -> str | None:
+    """The session of the kernel this process is, or None (a script, a test)."""
+    try:
+        from IPython import get_ipython  # noqa: PLC0415 (only there when IPython is)
+    except ImportError:
+        return None
+    kernel = getattr(get_ipython(), "kernel", None)
+    session = getattr(getattr(kernel, "session", None), "session", None)
+    return session if isinstance(session, str) else None
+
+
 # Shared by every Monitor in this process: none records any monitor's view traffic.
-VIEW_TRAFFIC = ViewTraffic()
+VIEW_TRAFFIC = ViewTraffic(_this_kernels_session())
+
 _MISSING_BUILD = """
 export default { render({ el }) {
   el.textContent = "jpf_widget's front end was not built: reinstall with `pip install .` " +
