@@ -42,6 +42,7 @@ STATES = ("connecting", "connected", "unresponsive", "restarting", "dead", "clos
 _COUNTER_KEY = re.compile(r"^.+_(?P<pid>\d+)$")  # "{session}_{pid}", before "_{n}"
 _DRAIN_BATCH = 2000  # messages taken off a busy socket before the loop looks at the others
 _DRAIN_BYTES = 32 * 1024 * 1024
+_NOBLOCK = int(zmq.NOBLOCK)
 _LIFE_TYPES = frozenset(("kernel_info_reply", "shutdown_reply"))
 _MISMATCH = "signature mismatch: wrong connection file or key?"
 _LOOPBACK = ("127.", "localhost", "::1", "0.0.0.0")
@@ -404,13 +405,20 @@ class Capture(KernelWatch):
     def _drain(self, sock: zmq.Socket[bytes], channel: str) -> None:
         """Take what is queued on ``sock`` (up to a batch) and record it."""
         batch: list[Frames] = []
-        recv = sock.recv_multipart
+        recv = sock.recv
         size = 0
         for _ in range(_DRAIN_BATCH):
+            # by hand, not recv_multipart: that asks getsockopt(RCVMORE) per part through
+            # pyzmq's enum conversions, which doubles the cost of a small message; a Frame
+            # carries the flag itself (the parts of one message arrive together)
             try:
-                raw = recv(zmq.NOBLOCK)
+                frame = recv(_NOBLOCK, copy=False)
             except zmq.Again:
                 break
+            raw = [frame.bytes]
+            while frame.more:
+                frame = recv(_NOBLOCK, copy=False)
+                raw.append(frame.bytes)
             frames = self._verified(raw)
             if frames is not None:
                 batch.append(frames)
