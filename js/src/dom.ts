@@ -49,3 +49,8 @@ export function copyButton(text: () => string, role?: string, label = "copy"): H
   });
   return b;
 }
+
+/** Set an element's text only when it differs (a write invalidates style and layout). */
+export function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}

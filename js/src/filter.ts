@@ -34,7 +34,7 @@ export function isMarker(row: Row): boolean {
 export function makePredicate(f: Filters): (row: Row) => boolean {
   const types = f.types.length ? new Set(f.types) : null;
   const channels = f.channels.length ? new Set(f.channels) : null;
-  const text = f.text.trim().toLowerCase();
+  const text = textMatcher(f.text);
   const cleared = f.clearedSeq;
   const showOwn = f.showOwn === true;
   return (row: Row) => {
@@ -45,13 +45,45 @@ export function makePredicate(f: Filters): (row: Row) => boolean {
     if (row.msg_type === "status" && !f.showStatus && !types?.has("status")) return false;
     if (types && !types.has(row.msg_type)) return false;
     if (text) {
-      return (
-        row.summary.toLowerCase().includes(text) ||
-        row.msg_type.toLowerCase().includes(text) ||
-        row.msg_id.toLowerCase().includes(text) ||
-        row.comm_id.toLowerCase().includes(text)
-      );
+      return text(row.summary) || text(row.msg_type) || text(row.msg_id) || text(row.comm_id);
     }
     return true;
   };
+}
+
+/**
+ * A case-insensitive substring test for the (trimmed) filter text, or null for no text. A
+ * regular expression with the `i` flag: several times faster over 100,000 rows than lowering
+ * every field, and it allocates nothing per row.
+ */
+export function textMatcher(text: string): ((s: string) => boolean) | null {
+  const t = text.trim();
+  if (!t) return null;
+  // Without cased letters a plain substring test is the same thing, and faster still.
+  if (t.toLowerCase() === t.toUpperCase()) return (s) => s.includes(t);
+  const re = new RegExp(t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "i");
+  return (s) => re.test(s);
+}
+
+/**
+ * True when every row `next` lets through was also let through by `prev`: only the text
+ * changed, and the new text contains the old one (the user typed more). The list can then be
+ * narrowed from the rows it shows instead of filtering the whole window again.
+ */
+export function narrows(prev: Filters, next: Filters): boolean {
+  const same = (a: readonly string[], b: readonly string[]) =>
+    a.length === b.length && a.every((x, i) => x === b[i]);
+  return (
+    same(prev.types, next.types) &&
+    same(prev.channels, next.channels) &&
+    prev.showStatus === next.showStatus &&
+    prev.clearedSeq === next.clearedSeq &&
+    (prev.showOwn === true) === (next.showOwn === true) &&
+    next.text.trim().toLowerCase().includes(prev.text.trim().toLowerCase())
+  );
+}
+
+/** The same filters (nothing to do). */
+export function sameFilters(a: Filters, b: Filters): boolean {
+  return narrows(a, b) && a.text.trim().toLowerCase() === b.text.trim().toLowerCase();
 }

@@ -26,10 +26,40 @@ function str(v: unknown): string {
   return typeof v === "string" ? v : v == null ? "" : String(v);
 }
 
+const ROW_STRINGS = [
+  "msg_id",
+  "msg_type",
+  "channel",
+  "date",
+  "session",
+  "parent_id",
+  "parent_type",
+  "parent_session",
+  "parent_date",
+  "comm_id",
+  "summary",
+  "state",
+  "code",
+] as const;
+
+/** No fields to fix: the parsed object can be kept as it is (no copy, less garbage). */
+function wellFormed(r: Record<string, unknown>): boolean {
+  if (typeof r.seq !== "number" || !Number.isFinite(r.seq)) return false;
+  if (typeof r.t !== "number" || !Number.isFinite(r.t)) return false;
+  if (typeof r.size !== "number" || !Number.isFinite(r.size)) return false;
+  if (typeof r.own !== "boolean" || !r.msg_type) return false;
+  for (const k of ROW_STRINGS) if (typeof r[k] !== "string") return false;
+  const m = r.mimes;
+  if (!Array.isArray(m)) return false;
+  for (const x of m) if (typeof x !== "string") return false;
+  return true;
+}
+
 /** Lenient Row from whatever Python sent; `null` when it has no usable seq. */
 export function toRow(raw: unknown): Row | null {
   if (!raw || typeof raw !== "object") return null;
   const r = raw as Record<string, unknown>;
+  if (wellFormed(r)) return r as unknown as Row;
   const seq = Number(r.seq);
   if (!Number.isFinite(seq)) return null;
   return {

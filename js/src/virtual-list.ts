@@ -4,6 +4,8 @@
  * It follows the tail (stays scrolled to the bottom) until the user scrolls up.
  */
 
+import { throttleDelay } from "./throttle";
+
 export interface ListSource {
   count(): number;
   keyAt(index: number): string;
@@ -12,6 +14,11 @@ export interface ListSource {
   /** Changes whenever the item's element must be rebuilt. */
   stampAt(index: number): string;
   build(index: number): HTMLElement;
+  /**
+   * Optionally rewrite an element built for another item (with the same stamp) to show item
+   * `index`, in place; false when it cannot (then `build` is used).
+   */
+  patch?(el: HTMLElement, index: number): boolean;
   /** Optionally group the drawn elements (threaded mode wraps a thread's lines). */
   arrange?(items: { index: number; el: HTMLElement }[]): Node[];
 }
@@ -47,6 +54,31 @@ export function indexAt(
   return Math.max(0, Math.min(count - 1, Math.floor((y - acc) / rowHeight)));
 }
 
+/**
+ * Make `parent`'s children exactly `nodes`, in order, touching as few as possible: when the
+ * list scrolls by k items, k leave at one end and k come in at the other; the rest stay put
+ * (no restyle of the rows that did not change).
+ */
+export function reconcile(parent: Element, nodes: readonly Node[]): void {
+  const children = parent.childNodes;
+  if (children.length === nodes.length) {
+    let same = true;
+    for (let i = 0; same && i < nodes.length; i++) same = children[i] === nodes[i];
+    if (same) return;
+  }
+  const keep = new Set(nodes);
+  for (let c = parent.firstChild; c; ) {
+    const next = c.nextSibling;
+    if (!keep.has(c)) parent.removeChild(c);
+    c = next;
+  }
+  let cur = parent.firstChild;
+  for (const n of nodes) {
+    if (cur === n) cur = cur.nextSibling;
+    else parent.insertBefore(n, cur);
+  }
+}
+
 export class VirtualList {
   readonly spacer: HTMLDivElement;
   readonly win: HTMLDivElement;
@@ -54,6 +86,8 @@ export class VirtualList {
   /** Measured extra height of expanded items, by key. */
   readonly extras = new Map<string, number>();
   private cache = new Map<string, { stamp: string; el: HTMLElement }>();
+  /** The elements of the last draw, in order, with their stamps. */
+  private drawn: { stamp: string; el: HTMLElement }[] = [];
   private frame = 0;
   private sortedExtras: [number, number][] = [];
   private lastRange: [number, number] = [0, -1];
@@ -74,15 +108,24 @@ export class VirtualList {
     scroller.addEventListener("scroll", this.onScroll, { passive: true });
     // Resizing the widget (or showing it after it was hidden) changes what is on screen.
     if (typeof ResizeObserver !== "undefined") {
-      this.resizer = new ResizeObserver(() => this.schedule());
+      this.resizer = new ResizeObserver((entries) => {
+        const box = entries[entries.length - 1]?.contentRect;
+        this.viewH = box ? box.height : 0;
+        this.schedule();
+      });
       this.resizer.observe(scroller);
     }
   }
 
   private resizer: ResizeObserver | null = null;
+  /** The scroller's height, from the ResizeObserver (0: unknown, read it). Saves a layout. */
+  private viewH = 0;
+  /** The scrollTop the list set itself while following (its scroll event needs no redraw). */
+  private setTop = -1;
 
   private onScroll = () => {
     const s = this.scroller;
+    if (this.following && this.setTop >= 0 && Math.abs(s.scrollTop - this.setTop) < 1) return;
     const atBottom = s.scrollTop + s.clientHeight >= s.scrollHeight - this.rowHeight * 1.5;
     if (atBottom !== this.following) {
       this.following = atBottom;
@@ -94,10 +137,34 @@ export class VirtualList {
   /** Draw at the next animation frame (coalesced). */
   schedule(): void {
     if (this.frame) return;
+    if (this.liveTimer) {
+      clearTimeout(this.liveTimer);
+      this.liveTimer = 0;
+    }
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
       this.draw();
     });
+  }
+
+  /** Minimum time between two draws caused by new rows (ms); 0: draw every batch. */
+  liveInterval = 0;
+  private liveTimer = 0;
+  private lastDraw = Number.NEGATIVE_INFINITY;
+
+  /**
+   * New rows arrived: draw, but at most once every `liveInterval` ms, so a live stream costs
+   * a bounded number of layouts and paints a second (user actions use `schedule`).
+   */
+  scheduleLive(): void {
+    if (this.frame || this.liveTimer) return;
+    const wait = throttleDelay(this.lastDraw, performance.now(), this.liveInterval);
+    if (wait <= 0) this.schedule();
+    else
+      this.liveTimer = window.setTimeout(() => {
+        this.liveTimer = 0;
+        this.schedule();
+      }, wait);
   }
 
   /** Forget a drawn element so it is rebuilt. */
@@ -143,47 +210,86 @@ export class VirtualList {
       cancelAnimationFrame(this.frame);
       this.frame = 0;
     }
+    this.lastDraw = performance.now();
     const H = this.rowHeight;
     const n = this.source.count();
     const extraTotal = this.layoutExtras();
     const total = n * H + extraTotal;
-    this.spacer.style.height = `${total}px`;
     const s = this.scroller;
-    const viewH = s.clientHeight || 400;
+    // Read before writing: a read after a write forces a synchronous layout.
+    const viewH = this.viewH || s.clientHeight || 400;
+    let top = this.following ? 0 : s.scrollTop;
+    const height = `${total}px`;
+    if (this.spacer.style.height !== height) this.spacer.style.height = height;
     if (!this.following && total <= viewH) {
       // Everything fits (e.g. a filter shrank the list): nothing to jump to, follow the tail.
       this.following = true;
       this.onFollowChange(true);
     }
-    if (this.following) s.scrollTop = Math.max(0, total - viewH);
-    const top = s.scrollTop;
+    if (this.following) {
+      top = Math.max(0, total - viewH);
+      if (top !== this.setTop) s.scrollTop = top;
+      this.setTop = top;
+    } else this.setTop = -1;
     if (n === 0) {
       this.win.replaceChildren();
       this.cache.clear();
+      this.drawn = [];
       this.lastRange = [0, -1];
       this.onRendered(0, -1);
       return;
     }
-    const first = Math.max(0, indexAt(top, H, this.sortedExtras, n) - this.overscan);
+    // Following the tail, nothing comes from below and rows above fly out: a small overscan.
+    const above = this.following ? Math.min(2, this.overscan) : this.overscan;
+    const first = Math.max(0, indexAt(top, H, this.sortedExtras, n) - above);
     const lastVisible = indexAt(top + viewH, H, this.sortedExtras, n);
     const last = Math.min(n - 1, lastVisible + this.overscan);
     const items: { index: number; el: HTMLElement }[] = [];
     const next = new Map<string, { stamp: string; el: HTMLElement }>();
+    const missing: { at: number; key: string; stamp: string }[] = [];
+    const stamps: string[] = [];
     for (let i = first; i <= last; i++) {
       const key = this.source.keyAt(i);
       const stamp = this.source.stampAt(i);
-      let entry = this.cache.get(key);
-      if (!entry || entry.stamp !== stamp) entry = { stamp, el: this.source.build(i) };
-      next.set(key, entry);
-      items.push({ index: i, el: entry.el });
+      stamps.push(stamp);
+      const entry = this.cache.get(key);
+      if (entry && entry.stamp === stamp) {
+        next.set(key, entry);
+        items.push({ index: i, el: entry.el });
+      } else {
+        missing.push({ at: items.length, key, stamp });
+        items.push({ index: i, el: this.win }); // placeholder, set below
+      }
+    }
+    // Items new on screen take over, in order, the elements of items that left (same stamp):
+    // following a live tail, every row is new at each draw and each element stays in its
+    // place with new text, instead of a new subtree to style, lay out and collect.
+    const patch = this.source.patch;
+    let free: { stamp: string; el: HTMLElement }[] = [];
+    if (patch && missing.length) {
+      const used = new Set<HTMLElement>();
+      for (const e of next.values()) used.add(e.el);
+      free = this.drawn.filter((e) => !used.has(e.el));
+    }
+    let f = 0;
+    for (const m of missing) {
+      const index = items[m.at].index;
+      let entry: { stamp: string; el: HTMLElement } | undefined;
+      while (f < free.length && !entry) {
+        const cand = free[f++];
+        if (cand.stamp === m.stamp && patch?.(cand.el, index))
+          entry = { stamp: m.stamp, el: cand.el };
+      }
+      entry ??= { stamp: m.stamp, el: this.source.build(index) };
+      next.set(m.key, entry);
+      items[m.at].el = entry.el;
     }
     this.cache = next;
-    this.win.style.transform = `translateY(${offsetOf(first, H, this.sortedExtras)}px)`;
+    this.drawn = items.map((x, k) => ({ stamp: stamps[k], el: x.el }));
+    const transform = `translateY(${offsetOf(first, H, this.sortedExtras)}px)`;
+    if (this.win.style.transform !== transform) this.win.style.transform = transform;
     const nodes = this.source.arrange ? this.source.arrange(items) : items.map((x) => x.el);
-    const children = this.win.children;
-    let same = children.length === nodes.length;
-    for (let i = 0; same && i < nodes.length; i++) same = children[i] === nodes[i];
-    if (!same) this.win.replaceChildren(...nodes);
+    reconcile(this.win, nodes);
     this.lastRange = [first, last];
     // Measure expanded items; draw again if their heights changed.
     let changed = false;
@@ -207,6 +313,7 @@ export class VirtualList {
 
   dispose(): void {
     if (this.frame) cancelAnimationFrame(this.frame);
+    clearTimeout(this.liveTimer);
     this.scroller.removeEventListener("scroll", this.onScroll);
     this.resizer?.disconnect();
     this.cache.clear();

@@ -2,8 +2,8 @@
  * jpf_widget's view: the anywidget entry. Wires the model (traits, custom messages) to the
  * header, the filters, the status lane and the virtualized message list. See ../README.md.
  */
-import { copyButton, h } from "./dom";
-import { type Filters, isMarker, makePredicate } from "./filter";
+import { copyButton, h, setText } from "./dom";
+import { type Filters, isMarker, makePredicate, narrows, sameFilters } from "./filter";
 import { connectionSummary, emptyListText } from "./header";
 import { laneSegments } from "./lane";
 import { LruMap } from "./lru";
@@ -12,6 +12,7 @@ import { decodeMessage } from "./protocol";
 import { renderBody, renderRaw } from "./render";
 import { lowerBound, RowStore } from "./store";
 import { type Line, type Thread, ThreadIndex, ThreadLines } from "./threads";
+import { throttleDelay } from "./throttle";
 import { formatBytes, formatDuration, formatIsoTime, formatTime, shortId } from "./time";
 import type { Body, Counters, Model, Row, ViewMode } from "./types";
 import { VIEW_MODES } from "./types";
@@ -26,6 +27,12 @@ const STATUS_KEEP = 2000;
 const BODY_RETRY_MS = 10_000;
 /** Rows held back while an attach is pending, at most (the oldest are dropped). */
 const HELD_MAX = 100_000;
+/** New rows are drawn at most this often (ms): bounds layout and paint work in a live stream. */
+const LIVE_DRAW_MS = 100;
+/** Counters, chips and the status lane follow row traffic at most this often (ms). */
+const CHROME_INTERVAL = 250;
+/** The filter text is applied at the next frame; saved to the trait after this pause (ms). */
+const TEXT_SAVE_MS = 300;
 
 interface ModelState {
   nextId: number;
@@ -113,6 +120,11 @@ class MonitorView {
   private textTimer = 0;
   private laneTimer = 0;
   private chromeFrame = 0;
+  private chromeTimer = 0;
+  private chromeLast = Number.NEGATIVE_INFINITY;
+  /** The filter text typed and applied, not saved to the trait yet (null: none pending). */
+  private typedText: string | null = null;
+  private textFrame = 0;
   private chromeDirty = { header: true, counters: true, chips: true, lane: true };
   private historyAsked = false;
   /** Rows with a lower seq belong to a kernel the monitor switched away from. */
@@ -202,9 +214,11 @@ class MonitorView {
       indexOf: (key) => this.indexOfKey(key),
       stampAt: (i) => this.stampAt(i),
       build: (i) => this.buildItem(i),
+      patch: (el, i) => this.mode !== "threaded" && this.patchRow(el, this.shown[i]),
       arrange: (items) => this.arrange(items),
     };
     this.list = new VirtualList(this.el.scroller, source, ROW_HEIGHT, 8);
+    this.list.liveInterval = LIVE_DRAW_MS;
     this.list.onFollowChange = (f) => {
       this.el.jump.hidden = f;
     };
@@ -218,7 +232,7 @@ class MonitorView {
     this.list.schedule();
     this.laneTimer = window.setInterval(() => {
       this.chromeDirty.lane = true;
-      this.scheduleChrome();
+      this.scheduleChromeSoon();
       const panel = this.el.picker.firstElementChild;
       if (panel instanceof HTMLElement) updatePickerTimes(panel, Date.now());
     }, 1000);
@@ -259,7 +273,7 @@ class MonitorView {
     this.on("change:counters", () => {
       this.chromeDirty.counters = true;
       this.chromeDirty.chips = true;
-      this.scheduleChrome();
+      this.scheduleChromeSoon();
     });
     this.on("change:view", () => this.setMode(this.readMode()));
     for (const name of [
@@ -398,28 +412,54 @@ class MonitorView {
   private readFilters(apply = true): void {
     const m = this.model;
     const cleared = Number(m.get("cleared_seq"));
+    const prev = this.filters;
     this.filters = {
       types: asList(m.get("filter_types")),
       channels: asList(m.get("filter_channels")),
-      text: asString(m.get("filter_text")),
+      // What the user typed wins until it is saved.
+      text: this.typedText ?? asString(m.get("filter_text")),
       showStatus: m.get("show_status") === true,
       clearedSeq: Number.isFinite(cleared) ? cleared : -1,
       showOwn: this.shared.showOwn,
     };
-    this.predicate = makePredicate(this.filters);
     // Do not overwrite what the user is typing (focused, or a debounced save still pending).
-    if (document.activeElement !== this.el.filterText && !this.textTimer) {
+    if (document.activeElement !== this.el.filterText && this.typedText === null) {
       this.el.filterText.value = this.filters.text;
     }
     this.el.showStatus.checked = this.filters.showStatus;
     this.el.showOwn.checked = this.filters.showOwn === true;
+    if (apply && sameFilters(prev, this.filters)) return;
+    this.predicate = makePredicate(this.filters);
     this.chromeDirty.chips = true;
     this.chromeDirty.counters = true;
     if (apply) {
-      this.refilter();
+      // Typing more text only narrows the list: filter the rows shown, not the whole window.
+      if (this.mode !== "threaded" && narrows(prev, this.filters)) this.narrow();
+      else this.refilter();
       this.scheduleChrome();
     }
   }
+
+  /** The filter text box changed: apply it at the next frame, save it to the trait later. */
+  private onFilterInput = () => {
+    this.typedText = this.el.filterText.value;
+    if (!this.textFrame) {
+      this.textFrame = requestAnimationFrame(() => {
+        this.textFrame = 0;
+        this.readFilters();
+        // Draw in this same frame: the rows land with the filter, not one frame later.
+        this.list.draw();
+      });
+    }
+    clearTimeout(this.textTimer);
+    this.textTimer = window.setTimeout(() => {
+      this.textTimer = 0;
+      const text = this.typedText;
+      if (text === null) return;
+      this.save("filter_text", text);
+      this.typedText = null;
+    }, TEXT_SAVE_MS);
+  };
 
   // ---------------------------------------------------------------- data
 
@@ -469,7 +509,7 @@ class MonitorView {
     this.chromeDirty.counters = true;
     this.chromeDirty.chips = true;
     this.chromeDirty.lane = true;
-    this.scheduleChrome();
+    this.scheduleChromeSoon();
     if (this.paused) {
       if (history) {
         // A view that starts paused still shows the history it asked for.
@@ -494,7 +534,7 @@ class MonitorView {
       if (res.dropped) this.threadIx.dropBefore(this.store.firstSeq);
       this.threadLines = null;
     } else this.list.shiftUp(removed);
-    this.list.schedule();
+    this.list.scheduleLive();
   }
 
   private addBodies(id: number, bodies: Body[]): void {
@@ -566,6 +606,14 @@ class MonitorView {
   private listable(): readonly Row[] {
     if (!this.paused) return this.store.rows;
     return this.store.rows.slice(0, lowerBound(this.store.rows, this.pausedAt + 1));
+  }
+
+  /** The filters only got stricter on the text: keep the shown rows that still pass. */
+  private narrow(): void {
+    this.shown = this.shown.filter(this.predicate);
+    this.list.invalidate();
+    this.chromeDirty.counters = true;
+    this.scheduleChrome();
   }
 
   private refilter(): void {
@@ -733,10 +781,7 @@ class MonitorView {
       );
     }
     const open = this.expanded.has(row.seq);
-    const el = h("div", {
-      ...attrs,
-      class: `jpf-row${open ? " jpf-expanded" : ""}${depth ? " jpf-nested" : ""}${row.own ? " jpf-own" : ""}`,
-    });
+    const el = h("div", { ...attrs, class: this.rowClass(row, open, depth) });
     const line = h(
       "div",
       { class: "jpf-line", title: `${row.msg_type} ${row.msg_id}` },
@@ -751,6 +796,52 @@ class MonitorView {
     el.append(line);
     if (open) el.append(this.buildDetail(row));
     return el;
+  }
+
+  /** The classes of a row element (as `buildRow` sets them). */
+  private rowClass(row: Row, open: boolean, depth: number): string {
+    return `jpf-row${open ? " jpf-expanded" : ""}${depth ? " jpf-nested" : ""}${row.own ? " jpf-own" : ""}`;
+  }
+
+  /**
+   * Rewrite a collapsed row element (built by `buildRow`, depth 0) to show another collapsed
+   * row, in place; false when the shapes differ (markers, the status dot).
+   */
+  private patchRow(el: HTMLElement, row: Row | undefined): boolean {
+    if (!row || isMarker(row) || this.expanded.has(row.seq)) return false;
+    if (el.classList.contains("jpf-marker") || el.classList.contains("jpf-expanded")) return false;
+    const line = el.firstElementChild as HTMLElement | null;
+    if (!line || el.childElementCount !== 1) return false;
+    const status = row.msg_type === "status";
+    const parts = line.children;
+    if (parts.length !== (status ? 7 : 6)) return false;
+    const [, time, chan, type] = parts as unknown as HTMLElement[];
+    const dot = status ? (parts[4] as HTMLElement) : null;
+    const summary = parts[status ? 5 : 4] as HTMLElement;
+    const size = parts[status ? 6 : 5] as HTMLElement;
+    if (status && !dot?.classList.contains("jpf-dot")) return false;
+    if (!summary.classList.contains("jpf-summary")) return false;
+    const set = (e: HTMLElement, name: string, v: string) => {
+      if (e.getAttribute(name) !== v) e.setAttribute(name, v);
+    };
+    set(el, "data-seq", String(row.seq));
+    set(el, "data-msg-type", row.msg_type);
+    set(el, "data-channel", row.channel);
+    const cls = this.rowClass(row, false, 0);
+    if (el.className !== cls) el.className = cls;
+    const title = `${row.msg_type} ${row.msg_id}`;
+    if (line.title !== title) line.title = title;
+    setText(time, formatTime(row.t));
+    const chanCls = `jpf-chan jpf-chan-${row.channel}`;
+    if (chan.className !== chanCls) chan.className = chanCls;
+    setText(chan, row.channel);
+    const typeCls = `jpf-type jpf-type-${row.msg_type}`;
+    if (type.className !== typeCls) type.className = typeCls;
+    setText(type, row.msg_type);
+    if (dot) set(dot, "data-state", row.state);
+    setText(summary, row.summary);
+    setText(size, formatBytes(row.size));
+    return true;
   }
 
   private buildDetail(row: Row): HTMLElement {
@@ -952,13 +1043,7 @@ class MonitorView {
       this.readFilters();
     });
     e.switchKernel.addEventListener("click", () => this.openPicker(!this.pickerOpen));
-    e.filterText.addEventListener("input", () => {
-      clearTimeout(this.textTimer);
-      this.textTimer = window.setTimeout(() => {
-        this.textTimer = 0;
-        this.save("filter_text", e.filterText.value);
-      }, 100);
-    });
+    e.filterText.addEventListener("input", this.onFilterInput);
     e.jump.addEventListener("click", () => this.list.jumpToEnd());
     e.scroller.addEventListener("click", this.onListClick);
     const copyId = copyButton(
@@ -1052,10 +1137,26 @@ class MonitorView {
     }
   };
 
+  /**
+   * Row traffic (counters, chips, lane): redraw at most every CHROME_INTERVAL ms, so a live
+   * stream does not restyle and relayout the header on every batch.
+   */
+  private scheduleChromeSoon(): void {
+    if (this.chromeFrame || this.chromeTimer) return;
+    const wait = throttleDelay(this.chromeLast, performance.now(), CHROME_INTERVAL);
+    if (wait <= 0) this.scheduleChrome();
+    else
+      this.chromeTimer = window.setTimeout(() => {
+        this.chromeTimer = 0;
+        this.scheduleChrome();
+      }, wait);
+  }
+
   private scheduleChrome(): void {
     if (this.chromeFrame) return;
     this.chromeFrame = requestAnimationFrame(() => {
       this.chromeFrame = 0;
+      this.chromeLast = performance.now();
       const d = this.chromeDirty;
       if (d.header) this.drawHeader();
       if (d.counters) this.drawCounters();
@@ -1144,23 +1245,32 @@ class MonitorView {
     ];
     if (this.paused)
       this.el.pausedNote.textContent = `paused${this.pendingWhilePaused ? ` · ${this.pendingWhilePaused} new` : ""}`;
-    const nodes = items.map(([key, label, value, title]) => {
+    if (this.counterEls.size !== items.length) {
+      this.counterEls.clear();
+      const nodes = items.map(([key, label]) => {
+        const value = h("span", { class: "jpf-cvalue" });
+        const el = h(
+          "span",
+          { class: "jpf-counter", "data-role": "counter", "data-counter": key },
+          h("span", { class: "jpf-clabel" }, `${label} `),
+          value,
+        );
+        this.counterEls.set(key, { el, value });
+        return el;
+      });
+      this.el.counters.replaceChildren(...nodes);
+    }
+    // Update in place, writing only what changed (a live stream redraws these often).
+    for (const [key, , value, title] of items) {
+      const parts = this.counterEls.get(key);
+      if (!parts) continue;
       const bad =
         key !== "captured" && key !== "shown" && num((c as Record<string, unknown>)[key]) > 0;
-      return h(
-        "span",
-        {
-          class: `jpf-counter${bad ? " jpf-bad" : ""}`,
-          "data-role": "counter",
-          "data-counter": key,
-          title,
-        },
-        h("span", { class: "jpf-clabel" }, `${label} `),
-        h("span", { class: "jpf-cvalue" }, value),
-      );
-    });
-    this.el.counters.replaceChildren(...nodes);
-    this.el.empty.textContent = this.pickerShown()
+      if (parts.el.classList.contains("jpf-bad") !== bad) parts.el.classList.toggle("jpf-bad", bad);
+      if (parts.el.title !== title) parts.el.title = title;
+      setText(parts.value, value);
+    }
+    const empty = this.pickerShown()
       ? ""
       : this.attachPending
         ? "attaching…"
@@ -1171,10 +1281,30 @@ class MonitorView {
             historyAsked: this.historyAsked,
             target: this.target(),
           });
-    this.el.empty.hidden = !this.el.empty.textContent;
+    setText(this.el.empty, empty);
+    if (this.el.empty.hidden !== !empty) this.el.empty.hidden = !empty;
   }
 
+  private readonly counterEls = new Map<string, { el: HTMLElement; value: HTMLElement }>();
+
   private chipsKey = "";
+  private chipsShape = "";
+
+  /** Write the chips' counts in place; false when the chips are not the expected ones. */
+  private updateChipCounts(types: [string, number][], byChan: Map<string, number>): boolean {
+    const typeEls = this.el.types.querySelectorAll<HTMLElement>("[data-role=filter-type]");
+    if (typeEls.length !== types.length) return false;
+    for (let i = 0; i < types.length; i++) {
+      const count = typeEls[i].querySelector<HTMLElement>(".jpf-count");
+      if (!count || typeEls[i].dataset.msgType !== types[i][0]) return false;
+      setText(count, String(types[i][1]));
+    }
+    for (const b of this.el.channels.querySelectorAll<HTMLElement>("[data-role=filter-channel]")) {
+      const title = `${byChan.get(b.dataset.channel ?? "") ?? 0} messages`;
+      if (b.title !== title) b.title = title;
+    }
+    return true;
+  }
 
   private drawChips(): void {
     const c = asObj(this.model.get("counters")) as Counters;
@@ -1198,6 +1328,10 @@ class MonitorView {
     const key = JSON.stringify([types, [...byChan.entries()], f.types, f.channels]);
     if (key === this.chipsKey) return;
     this.chipsKey = key;
+    // Same chips in the same order, only counts changed: update the numbers in place.
+    const shape = JSON.stringify([types.map((t) => t[0]), chans, f.types, f.channels]);
+    if (shape === this.chipsShape && this.updateChipCounts(types, byChan)) return;
+    this.chipsShape = shape;
     const toggleIn = (list: readonly string[], v: string) =>
       list.includes(v) ? list.filter((x) => x !== v) : [...list, v];
     this.el.types.replaceChildren(
@@ -1300,6 +1434,8 @@ class MonitorView {
     this.list.dispose();
     clearTimeout(this.bodyTimer);
     clearTimeout(this.textTimer);
+    clearTimeout(this.chromeTimer);
+    if (this.textFrame) cancelAnimationFrame(this.textFrame);
     clearTimeout(this.attachTimer);
     clearInterval(this.laneTimer);
     if (this.chromeFrame) cancelAnimationFrame(this.chromeFrame);

@@ -63,6 +63,44 @@ describe("protocol", () => {
     expect(b.kind === "bodies" && b.bodies[0].content).toEqual({});
     expect(toRow({ seq: "x" })).toBeNull();
   });
+  it("keeps a well-formed row as parsed, fixes any other", () => {
+    const good = {
+      seq: 5,
+      msg_id: "m",
+      msg_type: "stream",
+      channel: "iopub",
+      t: 1.5,
+      date: "",
+      session: "",
+      parent_id: "",
+      parent_type: "",
+      parent_session: "",
+      parent_date: "",
+      comm_id: "",
+      summary: "hi",
+      size: 3,
+      state: "",
+      mimes: ["text/plain"],
+      own: false,
+      code: "",
+    };
+    expect(toRow(good)).toBe(good);
+    for (const bad of [
+      { ...good, size: "3" },
+      { ...good, mimes: [1] },
+      { ...good, summary: null },
+      { ...good, msg_type: "" },
+      { ...good, own: 1 },
+    ]) {
+      const r = toRow(bad);
+      expect(r).not.toBe(bad);
+      expect(typeof r?.summary).toBe("string");
+      expect(r?.mimes.every((x) => typeof x === "string")).toBe(true);
+      expect(typeof r?.size).toBe("number");
+      expect(r?.msg_type).toBeTruthy();
+      expect(typeof r?.own).toBe("boolean");
+    }
+  });
   it("parses depth-10,000 JSON from a buffer", () => {
     const text = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
     expect(decodeJsonBuffer([new TextEncoder().encode(text)])).toBeDefined();

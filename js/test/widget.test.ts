@@ -54,7 +54,8 @@ function fakeModel(traits: Record<string, unknown> = {}) {
   return { model, state, sent, emit, custom, listeners };
 }
 
-const frame = () => new Promise((r) => setTimeout(r, 40));
+// New rows are drawn at most every 100 ms (LIVE_DRAW_MS): wait a little longer than that.
+const frame = () => new Promise((r) => setTimeout(r, 140));
 
 let cleanup: (() => void) | null = null;
 afterEach(() => {
@@ -334,5 +335,41 @@ describe("widget", () => {
     (el.querySelector("[data-seq='2'] [data-role=body-retry]") as HTMLElement).click();
     await new Promise((r) => setTimeout(r, 200));
     expect(f.sent[f.sent.length - 1]).toMatchObject({ kind: "bodies", seqs: [2] });
+  });
+
+  it("rows rewritten in place while following a tail look like rows built afresh", async () => {
+    const f = fakeModel({ show_status: true });
+    const el = document.createElement("div");
+    document.body.append(el);
+    widget.initialize({ model: f.model });
+    cleanup = widget.render({ model: f.model, el });
+    const mixed = (from: number, k: number) =>
+      Array.from({ length: k }, (_, i) => {
+        const seq = from + i;
+        if (seq % 7 === 0) return row(seq, { msg_type: "status", state: "busy", summary: "busy" });
+        if (seq % 11 === 0) return row(seq, { channel: "shell", msg_type: "kernel_info_reply" });
+        return row(seq, { summary: `out ${seq}`, own: seq % 5 === 0, size: seq * 10 });
+      });
+    f.custom({ kind: "history", id: f.sent[0].id, total: 50 }, mixed(1, 50));
+    await frame();
+    const before = [...el.querySelectorAll("[data-role=row]")];
+    f.custom({ kind: "rows" }, mixed(51, 500));
+    await new Promise((r) => setTimeout(r, 300));
+    const after = [...el.querySelectorAll<HTMLElement>("[data-role=row]")];
+    expect(after.some((r) => before.includes(r))).toBe(true);
+    expect(after.at(-1)?.dataset.seq).toBe("550");
+    // Another view, given all those rows at once, builds every element afresh: same DOM.
+    const html = after.map((r) => r.outerHTML);
+    const g = fakeModel({ show_status: true });
+    const el2 = document.createElement("div");
+    document.body.append(el2);
+    widget.initialize({ model: g.model });
+    const cleanup2 = widget.render({ model: g.model, el: el2 });
+    g.custom({ kind: "history", id: g.sent[0].id, total: 550 }, mixed(1, 550));
+    await frame();
+    const fresh = [...el2.querySelectorAll<HTMLElement>("[data-role=row]")];
+    cleanup2();
+    expect(fresh.map((r) => r.dataset.seq)).toEqual(after.map((r) => r.dataset.seq));
+    expect(fresh.map((r) => r.outerHTML)).toEqual(html);
   });
 });
