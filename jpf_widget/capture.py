@@ -53,7 +53,8 @@ class _Counter:
     low: int
     high: int
     seen: int = 1
-    requests: set[str] = field(default_factory=set)
+    requests: set[str] = field(default_factory=set)  # requests whose replies we cannot see
+    answered: set[str] = field(default_factory=set)  # our own requests, replies seen
 
     @property
     def missing(self) -> int:
@@ -78,8 +79,10 @@ class LossDetector:
     def feed(
         self, msg_id: str, msg_type: str, channel: str, parent: dict[str, Any], own: bool = False
     ) -> None:
-        """Account for one message; ``own`` when it answers one of our requests (whose reply
-        we see, so it excuses nothing)."""
+        """Account for one message; ``own`` when it belongs to one of our requests.
+
+        A request seen on iopub excuses one number (its reply) until that reply is seen: our
+        own requests' replies come to us on shell, in either order with their iopub status."""
         key, _, number = msg_id.rpartition("_")
         counter = self._counters.get(key)
         if counter is None:
@@ -100,10 +103,18 @@ class LossDetector:
             counter.seen += 1
         else:
             return
-        if not own and channel == "iopub":
+        parent_id = str(parent.get("msg_id"))
+        if channel == "iopub":
             parent_type = parent.get("msg_type")
-            if isinstance(parent_type, str) and parent_type.endswith("_request"):
-                counter.requests.add(str(parent.get("msg_id")))
+            if (
+                isinstance(parent_type, str)
+                and parent_type.endswith("_request")
+                and parent_id not in counter.answered
+            ):
+                counter.requests.add(parent_id)
+        elif own:
+            counter.answered.add(parent_id)
+            counter.requests.discard(parent_id)
 
     @property
     def lost(self) -> int:

@@ -169,6 +169,8 @@ def test_attach_by_notebook_name_records_another_clients_execute(
     assert reply.channel == "shell"
     assert reply.parent_id in capture.own_requests
 
+    # as if this process were that kernel: view traffic is only looked for in one's own kernel
+    view.kernel_session = capture.kernel_session
     request_id = execute(server, kernel_id, WORKLOAD)
     wait_until(idle_seen(log, request_id), 15, "the execute's idle status")
     thread = log.thread(request_id)
