@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -10,6 +11,16 @@ from pathlib import Path
 
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10, what: str = "") -> None:
+    """Poll ``condition`` until it is true; fail, saying what was awaited, after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
 
 
 @pytest.fixture(scope="session")

@@ -32,16 +32,7 @@ from jpf_widget import (
 )
 from jpf_widget.wire import DELIMITER
 
-from .conftest import Kernel
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 10, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+from .conftest import Kernel, wait_until
 
 
 def idle_of(request_id: str) -> Callable[[object], bool]:

@@ -15,8 +15,9 @@ import pytest
 
 from jpf_widget import Monitor, Stream, list_kernels
 
+from .conftest import wait_until
 from .test_remote import execute
-from .test_servers import Server, start_server, wait_until
+from .test_servers import Server, start_server
 from .test_widget import Recorder, ask
 
 

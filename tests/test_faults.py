@@ -30,8 +30,8 @@ from jpf_widget.log import MessageLog
 from jpf_widget.rows import encode_bodies
 from jpf_widget.wire import DELIMITER
 
-from .conftest import Kernel
-from .test_capture import idle_of, wait_until
+from .conftest import Kernel, wait_until
+from .test_capture import idle_of
 
 KEY = b"stand-in-kernel-key"
 

@@ -41,7 +41,8 @@ from jpf_widget.remote import (
 from jpf_widget.servers import JupyterServer
 from jpf_widget.wire import MalformedMessage
 
-from .test_servers import Server, free_port, start_server, wait_until
+from .conftest import wait_until
+from .test_servers import Server, free_port, start_server
 
 RATE_LIMIT = 200  # msgs/s over the server's 3 s window: a burst of 2,000 prints passes it
 

@@ -14,10 +14,9 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,16 +34,9 @@ from jpf_widget.servers import (
     server_kernels,
 )
 
+from .conftest import wait_until
+
 SERVER_START_TIMEOUT = 30
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 10, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
 
 
 def free_port() -> int:

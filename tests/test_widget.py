@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ import pytest
 from jpf_widget import Monitor
 from jpf_widget.kernels import read_connection_file
 
-from .conftest import Kernel
+from .conftest import Kernel, wait_until
 
 
 class Recorder:
@@ -45,13 +43,6 @@ def ask(monitor: Monitor, content: dict[str, Any]) -> None:
     monitor._handle_msg(
         {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
     )
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 @pytest.fixture
