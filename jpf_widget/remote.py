@@ -85,6 +85,7 @@ _MAX_MESSAGE = 1 << 30  # tornado's default of 10 MiB would drop a big display_d
 _FIRST_RETRY, _LAST_RETRY = 0.5, 10.0
 _RATE_LIMIT = ("IOPub message rate exceeded", "IOPub data rate exceeded")
 _RESTARTING = ("restarting", "autorestarting")
+_REPLY_PATIENCE = 5.0  # seconds of unanswered kernel_info_requests before a new websocket
 
 
 def encode_v1(channel: str, parts: list[bytes]) -> bytes:
@@ -188,6 +189,7 @@ class RemoteCapture(KernelWatch):
         # a restart was signalled and the new kernel's kernel_info_reply has not come: until it
         # does, each poll asks again (a request sent while the server reconnects can be lost)
         self._awaiting_info = False
+        self._awaited = 0  # polls since we began waiting for that reply
         self.protocol = ""
         self._poll_interval = poll_interval
         self._session = uuid.uuid4().hex  # ours; the server stamps it on what it adds
@@ -497,6 +499,14 @@ class RemoteCapture(KernelWatch):
                 # a kernel that restarted while no one talked to it says nothing on its own,
                 # and a request sent while it was still starting can go unanswered
                 self._send_kernel_info_request()
+                self._awaited += 1
+                if self._awaited * self._poll_interval > _REPLY_PATIENCE and self._ws is not None:
+                    # still no answer: the server's link to the new kernel is stale for this
+                    # websocket; a new websocket gets new sockets (the reconnect sends again)
+                    self._awaited = 0
+                    self._ws.close()
+            else:
+                self._awaited = 0
 
     def _judge(self, model: dict[str, Any]) -> None:
         """Take the server's ``execution_state`` into account."""
