@@ -169,7 +169,7 @@ class KernelWatch:
     ``own_requests`` and ``changes``; a capture's thread writes them.
     """
 
-    def __init__(self, log: MessageLog, view_traffic: ViewTraffic | None) -> None:
+    def __init__(self, log: MessageLog, view_traffic: ViewTraffic | None, name: str) -> None:
         self.log = log
         self.view_traffic = view_traffic
         self.state = "connecting"
@@ -181,6 +181,25 @@ class KernelWatch:
         self.own_requests: set[str] = set()
         self._lock = threading.Lock()
         self._changes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread (idempotent)."""
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        self._set_state("closed", "")
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
     @property
     def changes(self) -> int:
@@ -248,7 +267,7 @@ class Capture(KernelWatch):
         view_traffic: ViewTraffic | None = None,
         receive_hwm: int = 0,
     ) -> None:
-        super().__init__(log, view_traffic)
+        super().__init__(log, view_traffic, f"jpf-capture-{info.kernel_id[:8]}")
         self.info = info
         self._receive_hwm = receive_hwm
         self._signer = Signer(info.key, info.digest)
@@ -256,10 +275,6 @@ class Capture(KernelWatch):
         self._hb_interval = heartbeat_interval
         self._dead_after = dead_after
         self._probe_after = probe_after
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"jpf-capture-{info.kernel_id[:8]}", daemon=True
-        )
         # connection bookkeeping, touched only by the capture thread
         self._connected = False
         self._disconnected_at: float | None = None
@@ -276,20 +291,6 @@ class Capture(KernelWatch):
         self._bad_streak = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the thread and close the sockets (idempotent)."""
-        self._stop.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
-        self._set_state("closed", "")
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     @property
     def kernel_id(self) -> str:

@@ -42,7 +42,6 @@ import itertools
 import re
 import ssl
 import struct
-import threading
 import time
 import uuid
 from typing import Any
@@ -181,7 +180,7 @@ class RemoteCapture(KernelWatch):
         view_traffic: ViewTraffic | None = None,
         poll_interval: float = 2.0,
     ) -> None:
-        super().__init__(log, view_traffic)
+        super().__init__(log, view_traffic, f"jpf-remote-{kernel_id[:8]}")
         self.server = server
         self.kernel_id = kernel_id
         self.kernel_name = kernel_name
@@ -194,14 +193,10 @@ class RemoteCapture(KernelWatch):
         self._poll_interval = poll_interval
         self._session = uuid.uuid4().hex  # ours; the server stamps it on what it adds
         self._requests = Signer(b"")  # unsigned: the server signs what it forwards
-        self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Future[None] | None = None
         self._ws: WebSocketClientConnection | None = None
         self._connections = 0
-        self._thread = threading.Thread(
-            target=self._run, name=f"jpf-remote-{kernel_id[:8]}", daemon=True
-        )
 
     @classmethod
     def connect(
@@ -259,9 +254,6 @@ class RemoteCapture(KernelWatch):
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        self._thread.start()
-
     def close(self, timeout: float = 5.0) -> None:
         """Close the websocket and stop the thread (idempotent)."""
         self._stop.set()
@@ -270,13 +262,7 @@ class RemoteCapture(KernelWatch):
         if loop is not None and task is not None:
             with contextlib.suppress(RuntimeError):  # the loop already ended
                 loop.call_soon_threadsafe(task.cancel)
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
-        self._set_state("closed", "")
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
+        super().close(timeout)
 
     def websocket_url(self) -> str:
         """The kernel's websocket (the token goes in a header, not here)."""
