@@ -20,19 +20,11 @@ from typing import Any
 
 from jupyter_client.manager import KernelManager
 
+from benchmarks.flood import counter, flood
 from jpf_widget import Monitor, Stream
 
 COUNT = 100_000
-FLOOD = f"""
-from comm import create_comm
-session = get_ipython().kernel.session
-start = session.message_count
-c = create_comm(target_name="jpf.bench")
-for i in range({COUNT}):
-    c.send({{"i": i}})
-end = session.message_count
-print(start, end, flush=True)
-"""
+FLOOD = flood(COUNT, "jpf.bench") + "print(start, end, flush=True)\n"
 
 # The independent listener: writes the msg_ids it hears to argv[2], until told to stop.
 RAW_LISTENER = """
@@ -92,8 +84,8 @@ def run() -> list[dict[str, Any]]:
             # after ``end`` the cell prints, replies (to our client, not on iopub) and goes
             # idle: the window is [start, end + 3) less that one reply
             window = range(start, end + 3)
-            ours = {i for i in (m.msg_id for m in monitor.thread(request)) if _counter(i) in window}
-            theirs = {i for i in out.read_text().split() if _counter(i) in window}
+            ours = {i for i in (m.msg_id for m in monitor.thread(request)) if counter(i) in window}
+            theirs = {i for i in out.read_text().split() if counter(i) in window}
             sent = len(window) - 1
             cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
             captured = captured_after - captured_before
@@ -142,8 +134,3 @@ def _run(monitor: Monitor, client: Any, code: str) -> None:
 def _iopub_url(monitor: Monitor) -> str:
     connection = monitor.connection
     return f"tcp://{connection['ip']}:{connection['iopub_port']}"
-
-
-def _counter(msg_id: str) -> int:
-    tail = msg_id.rpartition("_")[2]
-    return int(tail) if tail.isdigit() else -1

@@ -18,21 +18,14 @@ from typing import Any
 
 from jupyter_client.manager import KernelManager
 
+from benchmarks.flood import counter, flood
 from jpf_widget.capture import Capture
 from jpf_widget.kernels import read_connection_file
 from jpf_widget.log import MessageLog
 from jpf_widget.messages import Stream
 
 COUNT = 30_000
-FLOOD = f"""
-from comm import create_comm
-session = get_ipython().kernel.session
-start = session.message_count
-c = create_comm(target_name="jpf.loss")
-for i in range({COUNT}):
-    c.send({{"i": i}})
-end = session.message_count
-"""
+FLOOD = flood(COUNT, "jpf.loss")
 
 
 def _case(manager: KernelManager, label: str, stall: float, hwm: int) -> dict[str, Any]:
@@ -67,7 +60,7 @@ def _case(manager: KernelManager, label: str, stall: float, hwm: int) -> dict[st
         # after ``end`` the kernel sends an execute_reply (to our client, not on iopub) and the
         # idle status: the window is [start, end + 2) less that one reply
         window = range(start, end + 2)
-        seen = {n for n in (_counter(m.msg_id) for m in log.thread(request)) if n in window}
+        seen = {n for n in (counter(m.msg_id) for m in log.thread(request)) if n in window}
         sent = len(window) - 1
         truly = sent - len(seen)
         while log.stats()["lost"] != truly and time.monotonic() < deadline:
@@ -83,11 +76,6 @@ def _case(manager: KernelManager, label: str, stall: float, hwm: int) -> dict[st
     finally:
         client.stop_channels()
         capture.close()
-
-
-def _counter(msg_id: str) -> int:
-    tail = msg_id.rpartition("_")[2]
-    return int(tail) if tail.isdigit() else -1
 
 
 def run() -> list[dict[str, Any]]:
