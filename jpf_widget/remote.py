@@ -31,7 +31,10 @@ rate``), recorded with a ``rate_limit`` marker. The kernel's own msg_ids pass th
 so :class:`~jpf_widget.capture.LossDetector` counts what the server dropped. Each websocket gets
 its own shell socket on the server, so the only shell messages are replies to our
 ``kernel_info_request`` (sent on connect and after a restart). ``GET api/kernels/{id}`` every
-~2 s follows the server's ``execution_state``; a 404 means the kernel is gone (*dead*).
+~2 s follows the server's ``execution_state``; a 404 means the kernel is gone (*dead*). A restart
+through the REST API is not announced: the kernel's ``shutdown_reply`` (``restart: true``) says
+it, and when the server's ``last_activity`` moved while we heard nothing (the new kernel's first
+messages passed before the server's sockets reached it) a ``kernel_info_request`` asks again.
 """
 
 from __future__ import annotations
@@ -197,6 +200,7 @@ class RemoteCapture(KernelWatch):
         self._task: asyncio.Future[None] | None = None
         self._ws: WebSocketClientConnection | None = None
         self._connections = 0
+        self._heard = 0  # messages from the kernel so far
 
     @classmethod
     def connect(
@@ -443,6 +447,12 @@ class RemoteCapture(KernelWatch):
             self._changes += 1
         if message.msg_type == "iopub_welcome" or not message.session:
             return
+        self._heard += 1
+        if message.msg_type == "shutdown_reply" and message.content.get("restart"):
+            # a restart through the REST API is not announced by the server, and the new
+            # kernel's first words can pass before the server's sockets reach it
+            self._set_state("restarting", "the kernel is restarting")
+            self._awaiting_info = True
         if self._take_session(message.session):
             self._awaiting_info = True
             self._send_kernel_info_request()
@@ -452,6 +462,7 @@ class RemoteCapture(KernelWatch):
     async def _poll_forever(self, http: AsyncHTTPClient) -> None:
         """Follow the server's view of the kernel; return when the server no longer has it."""
         silent_since = 0.0
+        activity, heard = None, self._heard
         while True:
             await asyncio.sleep(self._poll_interval)
             request = HTTPRequest(
@@ -479,8 +490,15 @@ class RemoteCapture(KernelWatch):
                 return
             if response.code != 200:
                 continue
-            with contextlib.suppress(orjson.JSONDecodeError, TypeError):
-                self._judge(orjson.loads(response.body))
+            with contextlib.suppress(orjson.JSONDecodeError, TypeError, AttributeError):
+                model = orjson.loads(response.body)
+                self._judge(model)
+                moved = activity is not None and model.get("last_activity") != activity
+                if moved and self._heard == heard and self._ws is not None:
+                    # the server heard the kernel since the last poll and we did not: a
+                    # restart whose first words we missed; the new kernel waits to be asked
+                    self._awaiting_info = True
+                activity, heard = model.get("last_activity"), self._heard
             if self.state == "restarting" or self._awaiting_info:
                 # a kernel that restarted while no one talked to it says nothing on its own,
                 # and a request sent while it was still starting can go unanswered
