@@ -517,6 +517,9 @@ class Capture(KernelWatch):
                 # the kernel's process is back (a restart on the same ports): ask who it is
                 self._set_state("restarting", "the kernel came back; waiting for it to answer")
                 self._send_kernel_info_request(sockets["shell"])
+            elif self.state == "restarting" and not self._moved:
+                # at its new ports the kernel answered on shell before iopub's handshake ended
+                self._set_state("connected", self._standing_detail())
         elif event == zmq.EVENT_DISCONNECTED:
             self._connected = False
             self._disconnected_at = time.monotonic()
