@@ -42,6 +42,7 @@ STATES = ("connecting", "connected", "unresponsive", "restarting", "dead", "clos
 _COUNTER_KEY = re.compile(r"^.+_(?P<pid>\d+)$")  # "{session}_{pid}", before "_{n}"
 _DRAIN_BATCH = 2000  # messages taken off a busy socket before the loop looks at the others
 _DRAIN_BYTES = 32 * 1024 * 1024
+_COALESCE = 0.002  # seconds to let a flood queue up between batches
 _NOBLOCK = int(zmq.NOBLOCK)
 _LIFE_TYPES = frozenset(("kernel_info_reply", "shutdown_reply"))
 _MISMATCH = "signature mismatch: wrong connection file or key?"
@@ -55,6 +56,15 @@ class _Counter:
     seen: int = 1
     requests: set[str] = field(default_factory=set)  # requests whose replies we cannot see
     answered: set[str] = field(default_factory=set)  # our own requests, replies seen
+    # replies on shell numbered above the newest iopub message: the iopub messages sent before
+    # them may still be on their way, so they wait here rather than open a gap
+    ahead: set[int] = field(default_factory=set)
+
+    def catch_up(self) -> None:
+        """Count the replies that iopub has now caught up with."""
+        reached = {n for n in self.ahead if n <= self.high}
+        self.seen += len(reached)
+        self.ahead -= reached
 
     @property
     def missing(self) -> int:
@@ -96,11 +106,16 @@ class LossDetector:
             counter = self._counters[key] = _Counter(n, n)
         elif number.isdigit():
             n = int(number)
-            if n > counter.high:
+            if n <= counter.high:
+                counter.seen += 1
+                counter.low = min(counter.low, n)
+            elif channel == "iopub":
                 counter.high = n
-            elif n < counter.low:
-                counter.low = n
-            counter.seen += 1
+                counter.seen += 1
+                if counter.ahead:
+                    counter.catch_up()
+            else:
+                counter.ahead.add(n)
         else:
             return
         parent_id = str(parent.get("msg_id"))
@@ -357,8 +372,10 @@ class Capture(KernelWatch):
         while not self._stop.is_set() and self._moved_to is None:
             ready = dict(poller.poll(100))
             now = time.monotonic()
-            if sockets["iopub"] in ready:
-                self._drain(sockets["iopub"], "iopub")
+            if sockets["iopub"] in ready and self._drain(sockets["iopub"], "iopub") > 1:
+                # a flood: let a few milliseconds' worth queue up, so that each wakeup (poll,
+                # lock, bookkeeping) is paid by dozens of messages rather than one or two
+                time.sleep(_COALESCE)
             if sockets["shell"] in ready:
                 self._drain(sockets["shell"], "shell")
             if sockets["events"] in ready:
@@ -414,8 +431,8 @@ class Capture(KernelWatch):
         if info != self.info:
             self._moved_to = info
 
-    def _drain(self, sock: zmq.Socket[bytes], channel: str) -> None:
-        """Take what is queued on ``sock`` (up to a batch) and record it."""
+    def _drain(self, sock: zmq.Socket[bytes], channel: str) -> int:
+        """Take what is queued on ``sock`` (up to a batch) and record it; how many were taken."""
         batch: list[Frames] = []
         recv = sock.recv
         size = 0
@@ -439,6 +456,7 @@ class Capture(KernelWatch):
                     break
         if batch:
             self._record(channel, batch)
+        return len(batch)
 
     def _verified(self, raw: list[bytes]) -> Frames | None:
         """The parsed frames, or None (counted) when malformed or badly signed."""

@@ -12,6 +12,7 @@ the fast path: it checks the HMAC, parses only ``header`` and ``parent_header`` 
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import uuid
@@ -69,9 +70,10 @@ def split_frames(frames: list[bytes]) -> Frames:
     msg_id = header.get("msg_id")
     if not isinstance(msg_id, str):
         raise MalformedMessage("header has no msg_id")
-    parent_header = _json_object(parent_bytes, "parent_header") if parent_bytes else {}
-    if not isinstance(parent_header.get("msg_id"), str | None):
-        raise MalformedMessage("parent_header's msg_id is not a string")
+    if len(parent_bytes) <= _PARENT_CACHED:
+        parent_header = _parent_header(parent_bytes)
+    else:
+        parent_header = _parse_parent_header(parent_bytes)
     buffers = tuple(frames[start + 5 :])
     size = sum(map(len, frames))
     # tuple.__new__ skips NamedTuple's Python-level __new__: this runs once per message
@@ -91,6 +93,19 @@ def split_frames(frames: list[bytes]) -> Frames:
     )
 
 
+def _parse_parent_header(data: bytes) -> dict[str, Any]:
+    parent_header = _json_object(data, "parent_header") if data else {}
+    if not isinstance(parent_header.get("msg_id"), str | None):
+        raise MalformedMessage("parent_header's msg_id is not a string")
+    return parent_header
+
+
+# A flood's messages share their parent header, byte for byte: parse it once. (The dicts
+# returned are shared between messages, so nothing may change them.)
+_PARENT_CACHED = 4096
+_parent_header = functools.lru_cache(maxsize=256)(_parse_parent_header)
+
+
 def _json_object(data: bytes, name: str) -> dict[str, Any]:
     try:
         value = orjson.loads(data)
@@ -101,6 +116,9 @@ def _json_object(data: bytes, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedMessage(f"{name} is a JSON {type(value).__name__}, not an object")
     return value
+
+
+_JOINED = 1 << 16  # content up to this size is joined with the other frames for the HMAC
 
 
 class Signer:
@@ -136,11 +154,14 @@ class Signer:
         if self._mac is None:
             return True
         mac = self._mac.copy()
-        update = mac.update
-        update(frames.header_bytes)
-        update(frames.parent_bytes)
-        update(frames.metadata_bytes)
-        update(frames.content_bytes)
+        content = frames.content_bytes
+        if len(content) < _JOINED:  # one update for a small message: a quarter of the cost
+            mac.update(
+                b"".join((frames.header_bytes, frames.parent_bytes, frames.metadata_bytes, content))
+            )
+        else:
+            mac.update(b"".join((frames.header_bytes, frames.parent_bytes, frames.metadata_bytes)))
+            mac.update(content)
         return hmac.compare_digest(str(mac.hexdigest()).encode(), frames.signature)
 
     def request(

@@ -30,6 +30,7 @@ from jpf_widget import (
     UpdateDisplayData,
     resolve_target,
 )
+from jpf_widget.capture import LossDetector
 from jpf_widget.wire import DELIMITER
 
 from .conftest import Kernel, wait_until
@@ -334,3 +335,19 @@ def test_loss_is_counted_truthfully(start_kernel: Callable[..., Kernel]) -> None
             f"lost == {truly_lost} (the kernel's own count), not {monitor.stats['lost']}",
         )
         assert monitor.stats["captured"] >= 20000 - truly_lost
+
+
+def test_a_reply_that_overtakes_iopub_opens_no_gap() -> None:
+    """Our own request's reply (shell) can be read before the iopub messages sent before it:
+    the loss count must not flicker up in between, and a real gap must still count."""
+    loss = LossDetector()
+    session = "abc_4242"
+    ours = {"msg_id": "r1", "msg_type": "kernel_info_request"}
+    loss.feed(f"{session}_10", "status", "iopub", {})
+    loss.feed(f"{session}_12", "kernel_info_reply", "shell", ours, own=True)
+    assert loss.lost == 0  # 11 (the busy status) is still on its way
+    loss.feed(f"{session}_11", "status", "iopub", ours)
+    loss.feed(f"{session}_13", "status", "iopub", ours)
+    assert loss.lost == 0
+    loss.feed(f"{session}_15", "status", "iopub", {})
+    assert loss.lost == 1  # 14 never came
