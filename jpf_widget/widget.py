@@ -90,6 +90,13 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         Bytes of messages to keep before the oldest are evicted (default 256 MiB).
     view : {"rendered", "raw", "threaded"}
         The view's starting mode.
+    server, token, ca_bundle, verify
+        Attach through a Jupyter server's REST API and websocket (see the README).
+    close_after_hidden : float or None
+        Seconds after the last view on a page goes away (its cell deleted, its output cleared,
+        the cell run again) before the monitor closes itself and frees its thread and sockets,
+        unless a view shows it again; None keeps it running. A monitor never shown (a script)
+        is not affected.
 
     A target that cannot be resolved does not raise: ``status`` becomes ``"failed"`` and
     ``status_detail`` says why (the widget shows it). :meth:`wait_until_connected` raises it.
@@ -125,9 +132,12 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         token: str | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
         verify: bool = True,
+        close_after_hidden: float | None = 30.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._close_after_hidden = close_after_hidden
+        self._hidden_since: float | None = None  # when the last view went away
         self._log = MessageLog(budget)
         self._runtime_dir = runtime_dir
         self._server = (server, token, ca_bundle, verify)
@@ -344,6 +354,9 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
 
     def close(self) -> None:
         """Stop capturing and close the widget. Idempotent."""
+        self._close("")
+
+    def _close(self, reason: str) -> None:
         closed = getattr(self, "_closed", None)  # None when __init__ did not get that far
         if closed is None or closed.is_set():
             return
@@ -355,7 +368,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         if flusher is not None and flusher is not threading.current_thread():
             flusher.join(2)
         self.status = "closed"
-        self.status_detail = ""
+        self.status_detail = reason
         super().close()
 
     def __enter__(self) -> Monitor:
@@ -374,6 +387,17 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
                 log.exception("jpf_widget: flushing to the view failed")
 
     def _flush(self) -> None:
+        hidden_since, grace = self._hidden_since, self._close_after_hidden
+        if (
+            hidden_since is not None
+            and grace is not None
+            and time.monotonic() - hidden_since >= grace
+        ):
+            self._close(
+                f"closed itself: no view showed it for {grace:g} s (its cell was deleted "
+                "or its output cleared); Monitor(..., close_after_hidden=None) keeps it"
+            )
+            return
         self._sync_traits()
         if self._streaming:
             self._send_new_rows()
@@ -441,7 +465,12 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         if not isinstance(content, dict):
             return
         kind, request_id = content.get("kind"), content.get("id")
-        if kind == "history":
+        if kind == "views":
+            no_view = content.get("count") == 0
+            self._hidden_since = time.monotonic() if no_view else None
+            return
+        if kind == "history":  # sent by every view as it renders
+            self._hidden_since = None
             with self._send_lock:
                 entries = self._log.entries_after(-1, HISTORY_LIMIT)
                 own = self._own_requests()

@@ -97,6 +97,26 @@ def test_unknown_request_gets_an_error_not_an_exception(watched: Any) -> None:
     assert reply == {"kind": "error", "id": 7, "message": "unknown request 'frobnicate'"}
 
 
+def test_a_view_that_comes_back_keeps_the_monitor_then_hidden_it_closes(kernel: Kernel) -> None:
+    monitor = Monitor(kernel.kernel_id, close_after_hidden=0.5)
+    Recorder(monitor)
+    try:
+        monitor.wait_until_connected(15)
+        ask(monitor, {"kind": "history", "id": 1})
+        ask(monitor, {"kind": "views", "count": 0})  # the output was cleared ...
+        ask(monitor, {"kind": "history", "id": 2})  # ... and the cell run again at once
+        # the kernel takes twice the grace period to answer: a pending close would have fired
+        kernel.run("import time; time.sleep(1); print('still watched')")
+        monitor.wait_for(lambda m: m.msg_type == "stream", 15)
+        assert monitor.status == "connected"
+        ask(monitor, {"kind": "views", "count": 0})  # now the cell is deleted
+        wait_until(lambda: monitor.status == "closed", 15, "closed by itself")
+        assert "no view showed it for 0.5 s" in monitor.status_detail
+        assert monitor.messages  # what was captured stays readable
+    finally:
+        monitor.close()
+
+
 def test_traits_follow_the_kernel(watched: Any) -> None:
     monitor, _ = watched
     assert monitor.status == "connected"

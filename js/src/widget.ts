@@ -39,6 +39,8 @@ interface ModelState {
   bodies: LruMap<number, Body>;
   /** View-only: also list the monitor's own probe replies (shared by the model's views). */
   showOwn: boolean;
+  /** Views of this model on this page; Python hears when the last one goes. */
+  views: number;
 }
 
 const states = new WeakMap<Model, ModelState>();
@@ -46,7 +48,12 @@ const states = new WeakMap<Model, ModelState>();
 function stateOf(model: Model): ModelState {
   let s = states.get(model);
   if (!s) {
-    s = { nextId: 1, bodies: new LruMap(BODY_CACHE, BODY_CACHE_BYTES), showOwn: false };
+    s = {
+      nextId: 1,
+      bodies: new LruMap(BODY_CACHE, BODY_CACHE_BYTES),
+      showOwn: false,
+      views: 0,
+    };
     states.set(model, s);
   }
   return s;
@@ -1451,7 +1458,14 @@ export default {
     return () => {};
   },
   render({ model, el }: { model: Model; el: HTMLElement }) {
+    const shared = stateOf(model);
     const view = new MonitorView(model, el);
-    return () => view.dispose();
+    shared.views += 1;
+    return () => {
+      view.dispose();
+      shared.views -= 1;
+      // its cell was deleted or its output cleared: Python may close the monitor
+      if (shared.views === 0) model.send({ kind: "views", count: 0 });
+    };
   },
 };
