@@ -51,23 +51,40 @@ _LOOPBACK = ("127.", "localhost", "::1", "0.0.0.0")
 
 @dataclass
 class _Counter:
-    low: int
-    high: int
-    seen: int = 1
+    """One kernel process's counter, over the window from the first iopub message we heard
+    (what it sent before our subscription reached it was never ours to get)."""
+
+    low: int = -1  # -1: no iopub message yet
+    high: int = -1
+    seen: int = 0
     requests: set[str] = field(default_factory=set)  # requests whose replies we cannot see
     answered: set[str] = field(default_factory=set)  # our own requests, replies seen
     # replies on shell numbered above the newest iopub message: the iopub messages sent before
     # them may still be on their way, so they wait here rather than open a gap
     ahead: set[int] = field(default_factory=set)
 
-    def catch_up(self) -> None:
-        """Count the replies that iopub has now caught up with."""
-        reached = {n for n in self.ahead if n <= self.high}
-        self.seen += len(reached)
-        self.ahead -= reached
+    def take(self, n: int, channel: str) -> None:
+        if channel != "iopub" and n > self.high:
+            self.ahead.add(n)
+        elif self.high < 0:  # the window opens; replies from before it are outside
+            self.low = self.high = n
+            self.seen = 1
+            self.ahead = {a for a in self.ahead if a > n}
+        elif n <= self.high:
+            self.seen += 1
+            self.low = min(self.low, n)
+        else:
+            self.high = n
+            self.seen += 1
+            if self.ahead:  # count the replies that iopub has now caught up with
+                reached = {a for a in self.ahead if a <= n}
+                self.seen += len(reached)
+                self.ahead -= reached
 
     @property
     def missing(self) -> int:
+        if self.high < 0:
+            return 0
         # Each request handled leaves one counter value on a reply we cannot see.
         return max(0, self.high - self.low + 1 - self.seen - len(self.requests))
 
@@ -102,22 +119,10 @@ class LossDetector:
                 return
             if self.available is None:
                 self.available = True
-            n = int(number)
-            counter = self._counters[key] = _Counter(n, n)
-        elif number.isdigit():
-            n = int(number)
-            if n <= counter.high:
-                counter.seen += 1
-                counter.low = min(counter.low, n)
-            elif channel == "iopub":
-                counter.high = n
-                counter.seen += 1
-                if counter.ahead:
-                    counter.catch_up()
-            else:
-                counter.ahead.add(n)
-        else:
+            counter = self._counters[key] = _Counter()
+        elif not number.isdigit():
             return
+        counter.take(int(number), channel)
         parent_id = str(parent.get("msg_id"))
         if channel == "iopub":
             parent_type = parent.get("msg_type")

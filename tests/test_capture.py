@@ -351,3 +351,17 @@ def test_a_reply_that_overtakes_iopub_opens_no_gap() -> None:
     assert loss.lost == 0
     loss.feed(f"{session}_15", "status", "iopub", {})
     assert loss.lost == 1  # 14 never came
+
+
+def test_what_was_sent_before_our_subscription_is_not_loss() -> None:
+    """On attach, our kernel_info_reply (shell) can carry a number from before iopub reached
+    us; the window opens at the first iopub message (the kernel's iopub_welcome)."""
+    loss = LossDetector()
+    session = "abc_4242"
+    ours = {"msg_id": "r0", "msg_type": "kernel_info_request"}
+    loss.feed(f"{session}_6", "kernel_info_reply", "shell", ours, own=True)
+    loss.feed(f"{session}_8", "iopub_welcome", "iopub", {})  # 5 and 7 (busy, idle) went before
+    loss.feed(f"{session}_9", "status", "iopub", {})
+    assert loss.lost == 0
+    loss.feed(f"{session}_11", "status", "iopub", {})
+    assert loss.lost == 1
