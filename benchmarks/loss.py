@@ -55,8 +55,9 @@ def _case(manager: KernelManager, label: str, stall: float, hwm: int) -> dict[st
         else:
             request = client.execute(FLOOD)
         replies.add(_reply_number(client, request))
-        # The kernel's pipe to a stalled subscriber can still be dropping for a moment after
-        # the flood: ask until one answer is heard (each asking's reply number is noted).
+        _settle(log)
+        # The kernel's pipe to a stalled subscriber may still be dropping: ask until one answer
+        # is heard (each asking's reply number is noted).
         for _ in range(20):
             sync = client.execute("print('sync', flush=True)")
             replies.add(_reply_number(client, sync))
@@ -89,6 +90,18 @@ def _case(manager: KernelManager, label: str, stall: float, hwm: int) -> dict[st
     finally:
         client.stop_channels()
         capture.close()
+
+
+def _settle(log: MessageLog, quiet: float = 0.5, timeout: float = 60) -> None:
+    """Wait until the capture has taken in what was queued: nothing new for ``quiet`` s (a
+    request sent while the kernel's pipe to the stalled capture is still full would be
+    dropped whole, and its reply's number would then count as lost too: see the README)."""
+    deadline = time.monotonic() + timeout
+    count, since = log.stats()["captured"], time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        if log.stats()["captured"] != count:
+            count, since = log.stats()["captured"], time.monotonic()
 
 
 def _status_of(request: str) -> Callable[[Message], bool]:

@@ -4,7 +4,7 @@ Each case runs in a fresh process: a stand-in kernel (a subprocess publishing si
 on real ZMQ sockets, paced so the socket queue stays short) floods a headless ``Monitor`` with
 the default 256 MiB budget; the stand-in sends a chunk, then waits until the monitor has taken
 it, so no socket queue grows and what is measured is the monitor. Reported: the process's peak
-resident memory above what it used once attached (``ru_maxrss``), what the log held and
+resident memory above what it used once attached (``VmHWM``), what the log held and
 evicted, and whether the peak stayed under budget plus the stated fixed overhead.
 """
 
@@ -61,15 +61,23 @@ sys.stdin.readline()
 
 # argv: connection file, expected count. Runs in a fresh process; prints one JSON line.
 MEASURE = r"""
-import json, resource, subprocess, sys, time
+import json, subprocess, sys, time
 from jpf_widget import Monitor
+
+def high_water():
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so a fresh
+    # process started by a big one would report its parent's peak
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+
 path, count = sys.argv[1], int(sys.argv[2])
 publisher = subprocess.Popen([sys.executable, "-c", sys.argv[3], path, *sys.argv[4:7]],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 publisher.stdout.readline()
 monitor = Monitor(path)
 monitor.wait_until_connected(30)  # heartbeat answered for 2 s: subscribed by then
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+base = high_water()
 chunk = int(sys.argv[6])
 started = time.perf_counter()
 for sent in range(0, count, chunk):
@@ -80,7 +88,7 @@ for sent in range(0, count, chunk):
 publisher.stdin.write("\n"); publisher.stdin.flush()
 monitor.wait_for(lambda m: m.msg_type == "stream", timeout=600)
 elapsed = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = high_water()
 stats = monitor.stats
 publisher.stdin.write("\n"); publisher.stdin.flush(); publisher.wait(10)
 monitor.close()
