@@ -95,6 +95,7 @@ from comm import create_comm
 c = create_comm(target_name="jpf.bench")
 for i in range({n}):
     c.send({{"i": i}})
+c.close()
 """
 
 LIVE_CODE = """
@@ -224,7 +225,7 @@ class MonitorPage:
         lost_before = max(0, self.ev("() => __jpf.counter('lost')"))
         p0 = self.ev(
             "([c, i, t, s]) => __jpf.armDone(c, i, t, s)",
-            [before + n + 4 - lost_before, n - 1, timeout * 1000, STALL_SECONDS * 1000],
+            [before + n + 5 - lost_before, n - 1, timeout * 1000, STALL_SECONDS * 1000],
         )
         sent_at = time.time() * 1000
         msg_id = self.target.execute(BURST_CODE.format(n=n))
@@ -268,7 +269,7 @@ def jpf_items_5(mon: MonitorPage, rows: list[dict[str, Any]], server: str) -> No
             server,
             "this burst: captured / possible loss (counters)",
             f"{big['captured']:,} / {big['lost']:,}",
-            f"{BIG + 4:,} / 0",
+            f"{BIG + 5:,} / 0",
         ),
         row(
             "5a",
@@ -307,16 +308,17 @@ def jpf_items_5(mon: MonitorPage, rows: list[dict[str, Any]], server: str) -> No
 
     # -- 5b: filter changes on that log
     page = mon.page
-    chip = ".jpf-monitor [data-role=filter-type][data-msg-type=comm_open]"
+    # comm_close: the burst's last message, so surely within the view's newest 100,000 rows
+    chip = ".jpf-monitor [data-role=filter-type][data-msg-type=comm_close]"
     text = ".jpf-monitor [data-role=filter-text]"
     needle = f'"i":{BIG - 1}}}'
     steps: list[tuple[str, str, str, str, Callable[[], None]]] = [
-        ("type chip comm_open on", "click", "allType", "comm_open", lambda: page.click(chip)),
+        ("type chip comm_close on", "click", "allType", "comm_close", lambda: page.click(chip)),
         (
-            "type chip comm_open off",
+            "type chip comm_close off",
             "click",
             "someOtherType",
-            "comm_open",
+            "comm_close",
             lambda: page.click(chip),
         ),
         (
@@ -490,7 +492,7 @@ def item_6_rows(
     else:
         jpf_value = f"not all ({jpf['why']}): newest i shown {jpf['newest_i']:,}"
     jpf_value += (
-        f"; captured {jpf['captured']:,} of the {n + 4:,} messages of that cell,"
+        f"; captured {jpf['captured']:,} of the {n + 5:,} messages of that cell,"
         f" possible loss {jpf['lost']:,}"
     )
     jpf_task = f"{jpf['tasks']['max']:.0f} ms ({jpf['tasks']['count']} tasks > 50 ms)"

@@ -45,7 +45,7 @@ __all__ = [
     "resolve_target",
 ]
 
-_KERNEL_FILE = re.compile(r"^kernel-(?P<id>.+)\.json$")
+KERNEL_FILE = re.compile(r"^kernel-(?P<id>.+)\.json$")
 _PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 _CHANNEL_PORTS = {"shell": "shell_port", "iopub": "iopub_port", "hb": "hb_port"}
 
@@ -170,7 +170,7 @@ def read_connection_file(path: str | os.PathLike[str], kernel_id: str = "") -> C
             "(expected hmac-<hash>, e.g. hmac-sha256)."
         )
     if not kernel_id:
-        match = _KERNEL_FILE.match(path.name)
+        match = KERNEL_FILE.match(path.name)
         kernel_id = match["id"] if match else path.stem
     return ConnectionInfo(
         transport=transport,
@@ -240,7 +240,7 @@ def _connection_files(runtime_dir: str | os.PathLike[str] | None) -> list[Kernel
     folder = _runtime_dir(runtime_dir)
     found: list[tuple[float, KernelSummary]] = []
     for path in folder.glob("kernel-*.json"):
-        match = _KERNEL_FILE.match(path.name)
+        match = KERNEL_FILE.match(path.name)
         if not match:
             continue
         try:
@@ -289,7 +289,7 @@ def resolve_target(
     if exact.is_file():
         return read_connection_file(exact, text)
     kernels = _connection_files(folder)
-    bare = _KERNEL_FILE.match(text)
+    bare = KERNEL_FILE.match(text)
     prefix = bare["id"] if bare else text
     matches = [k for k in kernels if k.kernel_id.startswith(prefix)]
     if len(matches) == 1:

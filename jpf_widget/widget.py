@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +33,14 @@ import orjson
 import traitlets
 
 from .capture import Capture, ViewTraffic
-from .kernels import ConnectionInfo, KernelSummary, TargetError, list_kernels, resolve
+from .kernels import (
+    KERNEL_FILE,
+    ConnectionInfo,
+    KernelSummary,
+    TargetError,
+    list_kernels,
+    resolve,
+)
 from .log import DEFAULT_BUDGET, MessageLog
 from .messages import Message
 from .remote import RemoteCapture
@@ -59,6 +67,17 @@ def _this_kernels_session() -> str | None:
     kernel = getattr(get_ipython(), "kernel", None)
     session = getattr(getattr(kernel, "session", None), "session", None)
     return session if isinstance(session, str) else None
+
+
+def _this_kernels_id() -> str:
+    """The id of the kernel this process is (from its connection file's name), or ""."""
+    # only look if this process is a kernel: importing ipykernel elsewhere would install its
+    # comm manager in a process that has none
+    app = getattr(sys.modules.get("ipykernel.kernelapp"), "IPKernelApp", None)
+    if app is None or not app.initialized():
+        return ""
+    match = KERNEL_FILE.match(Path(str(app.instance().connection_file)).name)
+    return match["id"] if match else ""
 
 
 # Shared by every Monitor in this process: none records any monitor's view traffic.
@@ -258,7 +277,11 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
             self.kernels_error = str(exc)
             return []
         self.kernels_error = ""
-        self.kernels = [dataclasses.asdict(kernel) for kernel in kernels]
+        own = _this_kernels_id()
+        self.kernels = [
+            dataclasses.asdict(kernel) | {"own": bool(own) and kernel.kernel_id == own}
+            for kernel in kernels
+        ]
         return kernels
 
     def __repr__(self) -> str:

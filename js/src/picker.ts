@@ -14,6 +14,8 @@ export interface KernelEntry {
   last_activity: string;
   server_url: string;
   connection_file: string;
+  /** The kernel this Monitor itself runs in (attaching to it is allowed: it watches itself). */
+  own: boolean;
 }
 
 function str(v: unknown): string {
@@ -42,6 +44,7 @@ export function toKernels(raw: unknown): KernelEntry[] {
       last_activity: str(k.last_activity),
       server_url: str(k.server_url),
       connection_file: str(k.connection_file),
+      own: k.own === true,
     });
   }
   return out;
@@ -182,7 +185,12 @@ export function buildPicker(st: PickerState, act: PickerActions): HTMLElement {
         "aria-current": current ? "true" : undefined,
         title: c.title,
       },
-      h("span", { class: "jpf-pk-nb", "data-field": "notebook" }, c.notebook),
+      h(
+        "span",
+        { class: "jpf-pk-nb", "data-field": "notebook" },
+        c.notebook,
+        k.own && h("span", { class: "jpf-pk-own", "data-field": "own" }, "this monitor's kernel"),
+      ),
       h("span", { class: "jpf-pk-name", "data-field": "kernel-name" }, c.kernelName),
       h(
         "span",

@@ -29,7 +29,7 @@ const raw = [
   },
   { kernel_name: "no id: left out" },
   "junk",
-  { kernel_id: "cccc", notebook: "a.ipynb", connections: "2" },
+  { kernel_id: "cccc", notebook: "a.ipynb", connections: "2", own: true },
 ];
 
 describe("formatRelative", () => {
@@ -57,6 +57,7 @@ describe("picker rows", () => {
     expect(kernels[1].connections).toBeNull();
     expect(kernels[2].connections).toBe(2);
     expect(kernels[2].kernel_name).toBe("");
+    expect(kernels.map((k) => k.own)).toEqual([false, false, true]);
     expect(toKernels(null)).toEqual([]);
     expect(toKernels({ kernel_id: "x" })).toEqual([]);
   });
@@ -108,6 +109,8 @@ describe("picker rows", () => {
     expect(rows[2].getAttribute("aria-current")).toBe("true");
     expect(rows[1].textContent).toContain("work/target.ipynb");
     expect(rows[1].textContent).toContain("2 min ago");
+    expect(rows[0].querySelector("[data-field=own]")?.textContent).toBe("this monitor's kernel");
+    expect(rows[1].querySelector("[data-field=own]")).toBeNull();
     expect(panel.querySelector("[data-role=picker-error]")).toBeNull();
     rows[1].click();
     expect(act.attach).toHaveBeenCalledWith("aaaa1111-2222-3333-4444-555566667777");

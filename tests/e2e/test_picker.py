@@ -59,6 +59,9 @@ def test_picker_lists_kernels_and_attaches(
     expect(row).to_contain_text(target_id[:8])
     expect(picker_row(mon, other_id)).to_contain_text("picker-other.ipynb")
     expect(picker_row(mon, monitor_id)).to_contain_text("picker-monitor.ipynb")
+    own = "[data-field=own]"
+    expect(picker_row(mon, monitor_id).locator(own)).to_have_text("this monitor's kernel")
+    expect(picker_row(mon, target_id).locator(own)).to_have_count(0)
     # nothing attached yet: no "waiting for messages" under the picker
     expect(mon.locator(".jpf-monitor .jpf-empty")).to_be_hidden()
     shoot(mon, screenshots, "picker-1-listed")
