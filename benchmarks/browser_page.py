@@ -13,8 +13,9 @@ PAGE_JS = r"""
     );
     return el ? Number.parseInt(el.textContent, 10) : -1;
   };
-  // The newest row (highest data-seq) that is at least partly inside the list's viewport,
-  // with the "i" and "t" of its comm data (from the summary: {"i":123,"t":1764...}).
+  // The newest comm_msg row (highest data-seq) at least partly inside the list's viewport,
+  // with the "i" and "t" of its comm data (from the summary: {"i":123,"t":1764...}); the
+  // burst's closing comm_close comes after the last of them.
   J.newest = () => {
     const l = list();
     if (!l) return null;
@@ -23,7 +24,7 @@ PAGE_JS = r"""
     let bestSeq = -1;
     for (const r of l.querySelectorAll("[data-role=row]")) {
       const seq = Number(r.dataset.seq);
-      if (seq <= bestSeq) continue;
+      if (seq <= bestSeq || r.dataset.msgType !== "comm_msg") continue;
       const rr = r.getBoundingClientRect();
       if (rr.height === 0 || rr.bottom <= lr.top || rr.top >= lr.bottom) continue;
       best = r;

@@ -44,7 +44,8 @@ _DRAIN_BATCH = 2000  # messages taken off a busy socket before the loop looks at
 _DRAIN_BYTES = 32 * 1024 * 1024
 _COALESCE = 0.002  # seconds to let a flood queue up between batches
 _NOBLOCK = int(zmq.NOBLOCK)
-_LIFE_TYPES = frozenset(("kernel_info_reply", "shutdown_reply"))
+_LIFE_TYPES = frozenset(("kernel_info_reply", "shutdown_reply", "status"))
+_STUCK_AFTER = 5.0  # seconds busy and silent before the detail says so
 _MISMATCH = "signature mismatch: wrong connection file or key?"
 _LOOPBACK = ("127.", "localhost", "::1", "0.0.0.0")
 
@@ -309,6 +310,7 @@ class Capture(KernelWatch):
         self._last_activity = 0.0
         self._probe_due = False
         self._bad_streak = 0
+        self._busy_since: float | None = None  # the kernel's last status said busy
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -517,6 +519,9 @@ class Capture(KernelWatch):
         if message.channel == "shell" and msg_type == "kernel_info_reply":
             self.kernel_info = message.content
             self._changes += 1
+        if msg_type == "status":
+            busy = message.content.get("execution_state") == "busy"
+            self._busy_since = (self._busy_since or time.monotonic()) if busy else None
         if msg_type == "shutdown_reply" and message.channel == "iopub":
             self._shutdown_restart = bool(message.content.get("restart", False))
             if self._shutdown_restart:
@@ -572,10 +577,10 @@ class Capture(KernelWatch):
                     "unresponsive",
                     f"no heartbeat for {silent:.0f} s: the kernel's process is stopped or stuck",
                 )
-        elif self.state == "unresponsive" or (
+        elif self.state in ("unresponsive", "connected") or (
             self.state == "connecting" and self._last_hb_reply and self._heard_or_waited(now)
         ):
-            self._set_state("connected", self._standing_detail())
+            self._set_state("connected", self._standing_detail(now))
         elif self.state == "dead" and self._last_hb_reply and now - self._last_hb_reply < 1:
             self._set_state("restarting", "the kernel came back; waiting for it to answer")
             self._send_kernel_info_request(sockets["shell"])
@@ -587,9 +592,22 @@ class Capture(KernelWatch):
             self._probe_due = False
             self._send_kernel_info_request(sockets["shell"])
 
-    def _standing_detail(self) -> str:
-        """What stays said while connected: a key that fails every message."""
-        return _MISMATCH if self._bad_streak >= 3 else ""
+    def _standing_detail(self, now: float = 0.0) -> str:
+        """What stays said while connected: a key that fails every message, or a kernel busy
+        and silent for a while (its heartbeat answers, so it is alive: a long computation, or
+        a call that does not return, such as a sleep in C holding the GIL)."""
+        if self._bad_streak >= 3:
+            return _MISMATCH
+        if self._busy_since is None or not now:
+            return ""
+        silent = now - max(self._busy_since, self._last_activity)
+        if silent < _STUCK_AFTER:
+            return ""
+        return (
+            f"busy for {now - self._busy_since:.0f} s, silent for {silent:.0f} s; the "
+            "heartbeat answers, so the process is alive (a long computation, or a call that "
+            "does not return)"
+        )
 
     def _heard_or_waited(self, now: float) -> bool:
         """Whether iopub is known to flow: a message arrived on it, or (a busy, silent kernel

@@ -285,6 +285,32 @@ def test_sigstop_is_unresponsive_then_back(start_kernel: Callable[..., Kernel]) 
         wait_until(lambda: monitor.status == "connected", 10, "connected again")
 
 
+def test_a_kernel_stuck_in_c_is_busy_not_unresponsive(kernel: Kernel) -> None:
+    """libc's sleep() called with the GIL held: the kernel can run nothing, but ipykernel's
+    heartbeat is a ZMQ device in its own thread and needs no GIL, so it still answers. The
+    monitor says what it can know: connected (the process is alive), busy and silent."""
+    with Monitor(kernel.kernel_id) as monitor:
+        monitor.wait_until_connected(15)
+        request = kernel.client.execute("import ctypes; ctypes.PyDLL(None).sleep(9)")
+        monitor.wait_for(lambda m: m.parent_id == request and m.msg_type == "execute_input", 15)
+        details: list[str] = []
+
+        def said_stuck() -> bool:
+            # two missed heartbeats (2 s) would have made it unresponsive by now
+            assert monitor.status == "connected", monitor.status_detail
+            details.append(monitor.status_detail)
+            return "silent for" in monitor.status_detail
+
+        wait_until(said_stuck, 8, "the detail to say busy and silent")
+        assert "the heartbeat answers, so the process is alive" in details[-1]
+        states = [
+            m.content["execution_state"] for m in monitor.thread(request) if m.msg_type == "status"
+        ]
+        assert states == ["busy"]  # still in the call
+        monitor.wait_for(idle_of(request), 15)
+        wait_until(lambda: monitor.status_detail == "", 5, "the detail cleared once idle")
+
+
 def test_close_stops_threads(kernel: Kernel) -> None:
     before = {t.name for t in threading.enumerate()}
     monitor = Monitor(kernel.kernel_id)

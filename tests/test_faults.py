@@ -297,6 +297,29 @@ def test_a_hundred_monitors_leak_nothing(kernel: Kernel) -> None:
     assert open_fds() - fds < 5  # one leaked socket per monitor would show as 100+
 
 
+def test_a_kernel_running_a_monitor_shuts_down_by_itself(
+    start_kernel: Callable[..., Kernel],
+) -> None:
+    """The Monitor's threads and sockets never hold up the kernel it runs in: asked to shut
+    down, that kernel exits on its own (exit code 0), not killed after the wait."""
+    target, host = start_kernel(), start_kernel()
+    outputs: list[str] = []
+    code = (
+        f"from jpf_widget import Monitor\nm = Monitor({target.connection_file!r})\n"
+        "m.wait_until_connected(15)\nprint(m.status, flush=True)"
+    )
+    host.client.execute_interactive(
+        code,
+        timeout=60,
+        output_hook=lambda m: outputs.append(m["content"].get("text", "")),
+    )
+    assert "".join(outputs).strip() == "connected"
+    process = host.manager.provisioner.process  # type: ignore[union-attr]
+    host.client.stop_channels()
+    host.manager.shutdown_kernel(now=False)  # a shutdown_request, then a wait
+    assert process.wait(30) == 0
+
+
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
