@@ -291,8 +291,15 @@ def test_a_kernel_stuck_in_c_is_busy_not_unresponsive(kernel: Kernel) -> None:
     monitor says what it can know: connected (the process is alive), busy and silent."""
     with Monitor(kernel.kernel_id) as monitor:
         monitor.wait_until_connected(15)
-        request = kernel.client.execute("import ctypes; ctypes.PyDLL(None).sleep(9)")
-        monitor.wait_for(lambda m: m.parent_id == request and m.msg_type == "execute_input", 15)
+        # ipykernel publishes through a thread, which cannot run while the GIL is held: print
+        # and let it out first. Then sleep() in chunks of 3 s until 9 s have passed (a signal
+        # can end one early).
+        request = kernel.client.execute(
+            "import ctypes, time\nprint('going in', flush=True)\ntime.sleep(0.5)\n"
+            "end = time.monotonic() + 9\n"
+            "while time.monotonic() < end:\n    ctypes.PyDLL(None).sleep(3)"
+        )
+        monitor.wait_for(lambda m: m.parent_id == request and m.msg_type == "stream", 15)
         details: list[str] = []
 
         def said_stuck() -> bool:
