@@ -533,7 +533,7 @@ class Capture(KernelWatch):
             self._shutdown_restart = None
         self._moved = False
         if self._connected and self.state in ("connecting", "restarting", "dead"):
-            self._set_state("connected", self._standing_detail())
+            self._set_state("connected", self._standing_detail(time.monotonic()))
 
     def _on_socket_event(self, sockets: dict[str, zmq.Socket[bytes]]) -> None:
         event = recv_monitor_message(sockets["events"])["event"]
@@ -547,7 +547,7 @@ class Capture(KernelWatch):
                 self._send_kernel_info_request(sockets["shell"])
             elif self.state == "restarting" and not self._moved:
                 # at its new ports the kernel answered on shell before iopub's handshake ended
-                self._set_state("connected", self._standing_detail())
+                self._set_state("connected", self._standing_detail(time.monotonic()))
         elif event == zmq.EVENT_DISCONNECTED:
             self._connected = False
             self._disconnected_at = time.monotonic()
@@ -592,13 +592,13 @@ class Capture(KernelWatch):
             self._probe_due = False
             self._send_kernel_info_request(sockets["shell"])
 
-    def _standing_detail(self, now: float = 0.0) -> str:
+    def _standing_detail(self, now: float) -> str:
         """What stays said while connected: a key that fails every message, or a kernel busy
         and silent for a while (its heartbeat answers, so it is alive: a long computation, or
         a call that does not return, such as a sleep in C holding the GIL)."""
         if self._bad_streak >= 3:
             return _MISMATCH
-        if self._busy_since is None or not now:
+        if self._busy_since is None:
             return ""
         silent = now - max(self._busy_since, self._last_activity)
         if silent < _STUCK_AFTER:

@@ -39,8 +39,8 @@ def inodes(path):
     return {line.split()[column] for line in open(path).readlines()[1:]}
 tcp = inodes("/proc/self/net/tcp") | inodes("/proc/self/net/tcp6")
 unix = inodes("/proc/self/net/unix")
-kinds = [("tcp" if t[8:-1] in tcp else "unix" if t[8:-1] in unix else "?") for t in new]
-print("new sockets:", [k for k, t in zip(kinds, new) if t.startswith("socket:")])
+sockets = [t[len("socket:["):-1] for t in new if t.startswith("socket:")]
+print("new sockets:", ["tcp" if s in tcp else "unix" if s in unix else "?" for s in sockets])
 print("detail:", m.status_detail)
 """
 
