@@ -31,9 +31,9 @@ from zmq.utils.monitor import recv_monitor_message
 
 from .kernels import ConnectionFileError, ConnectionInfo, read_connection_file
 from .log import MessageLog
-from .messages import COMM_TYPES, Message, comm_id_of
+from .messages import COMM_TYPES, Message, comm_id_of, make_message
 from .procs import process_exists
-from .wire import Frames, MalformedMessage, Signer, split_frames
+from .wire import Blob, Frames, MalformedMessage, Signer, split_frames
 
 __all__ = ["STATES", "Capture", "KernelWatch", "LossDetector", "ViewTraffic"]
 
@@ -42,6 +42,7 @@ STATES = ("connecting", "connected", "unresponsive", "restarting", "dead", "clos
 _COUNTER_KEY = re.compile(r"^.+_(?P<pid>\d+)$")  # "{session}_{pid}", before "_{n}"
 _DRAIN_BATCH = 2000  # messages taken off a busy socket before the loop looks at the others
 _DRAIN_BYTES = 32 * 1024 * 1024
+_ZERO_COPY = 1 << 16  # parts this big are kept as views of the received frame, not copied
 _COALESCE = 0.002  # seconds to let a flood queue up between batches
 _NOBLOCK = int(zmq.NOBLOCK)
 _LIFE_TYPES = frozenset(("kernel_info_reply", "shutdown_reply", "status"))
@@ -451,10 +452,12 @@ class Capture(KernelWatch):
                 frame = recv(_NOBLOCK, copy=False)
             except zmq.Again:
                 break
-            raw = [frame.bytes]
+            raw: list[Blob] = [frame.bytes]
             while frame.more:
                 frame = recv(_NOBLOCK, copy=False)
-                raw.append(frame.bytes)
+                # a big part stays in ZeroMQ's buffer: copying a megabyte into a new bytes
+                # object cost as much as checking its signature
+                raw.append(frame.bytes if len(frame) < _ZERO_COPY else frame.buffer)
             frames = self._verified(raw)
             if frames is not None:
                 batch.append(frames)
@@ -465,7 +468,7 @@ class Capture(KernelWatch):
             self._record(channel, batch)
         return len(batch)
 
-    def _verified(self, raw: list[bytes]) -> Frames | None:
+    def _verified(self, raw: list[Blob]) -> Frames | None:
         """The parsed frames, or None (counted) when malformed or badly signed."""
         try:
             frames = split_frames(raw)
@@ -497,19 +500,19 @@ class Capture(KernelWatch):
                 self.log.count_problem("own_view_traffic")
             else:
                 keep.append(frames)
-        messages = self.log.add_many(channel, keep)
+        records = self.log.add_many(channel, keep)
         session = self.kernel_session
-        for message in messages:
+        for record in records:
             # most messages say nothing about the kernel's life: skip the call for them
-            if message.session != session or message.msg_type in _LIFE_TYPES:
-                self._observe(message)
+            if record[5] != session or record[4] in _LIFE_TYPES:
+                self._observe(make_message(record))
                 session = self.kernel_session
-        if self.state != "connected" and messages:
-            self._observe(messages[-1])
-        if messages:
+        if self.state != "connected" and records:
+            self._observe(make_message(records[-1]))
+        if records:
             self._heard_iopub = self._heard_iopub or channel == "iopub"
             self._last_activity = time.monotonic()
-            self._probe_due = channel == "iopub" and messages[-1].parent_id not in own_requests
+            self._probe_due = channel == "iopub" and records[-1][6] not in own_requests
         if loss.lost != lost:
             self.log.set_problem("lost", loss.lost)
 

@@ -15,7 +15,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .messages import Marker, Message, make_message
+from .messages import Marker, Message, Record, make_message, new_record
 from .wire import Frames
 
 __all__ = ["DEFAULT_BUDGET", "Entry", "MessageLog"]
@@ -25,6 +25,7 @@ DEFAULT_BUDGET = 256 * 1024 * 1024
 ENTRY_OVERHEAD = 480
 
 Entry = Message | Marker
+_Held = Record | Marker  # what the log holds: messages as records, made into Messages on reading
 
 
 class MessageLog:
@@ -35,13 +36,13 @@ class MessageLog:
             raise ValueError(f"budget must be a positive number of bytes, not {budget!r}")
         self.budget = budget
         self._lock = threading.Condition()
-        self._entries: deque[Entry] = deque()
+        self._entries: deque[_Held] = deque()
         self._next_seq = 0
         self._bytes = 0
-        self._by_id: dict[str, Message] = {}
-        self._by_parent: dict[str, deque[Message]] = {}
-        self._by_comm: dict[str, deque[Message]] = {}
-        self._by_type: dict[str, deque[Message]] = {}
+        self._by_id: dict[str, Record] = {}
+        self._by_parent: dict[str, deque[Record]] = {}
+        self._by_comm: dict[str, deque[Record]] = {}
+        self._by_type: dict[str, deque[Record]] = {}
         self._type_counts: Counter[str] = Counter()
         self._channel_counts: Counter[str] = Counter()
         self._problems: Counter[str] = Counter()
@@ -55,18 +56,19 @@ class MessageLog:
         """Record one message that passed its signature check; returns its record (None for a
         replay: a msg_id the log already holds, counted as a bad signature)."""
         added = self.add_many(channel, [frames], received)
-        return added[0] if added else None
+        return make_message(added[0]) if added else None
 
     def add_many(
         self, channel: str, batch: list[Frames], received: float | None = None
-    ) -> list[Message]:
-        """Record messages that passed their signature check, in order, under one lock.
+    ) -> list[Record]:
+        """Record messages that passed their signature check, in order, under one lock; returns
+        their records (:func:`make_message` makes one a :class:`Message`).
 
         This is the hot path of capture (tens of thousands of messages a second): locals
         instead of attribute lookups, counters and eviction once per batch.
         """
         when = time.time() if received is None else received
-        added: list[Message] = []
+        added: list[Record] = []
         append = added.append
         with self._lock:
             by_id, by_parent, by_comm, by_type = (
@@ -78,33 +80,32 @@ class MessageLog:
             entries, type_counts = self._entries, self._type_counts
             seq, cost = self._next_seq, 0
             for frames in batch:
-                message = make_message(seq, channel, when, frames)
-                msg_id = message.msg_id
+                record = new_record(seq, channel, when, frames)
+                _, _, _, msg_id, msg_type, _, parent_id, _, comm_id, *_, size = record
                 if msg_id in by_id:
                     self._problems["bad_signature"] += 1
                     self._problems["replayed"] += 1
                     continue
                 seq += 1
-                entries.append(message)
-                cost += message.size + ENTRY_OVERHEAD
-                by_id[msg_id] = message
-                msg_type = message.msg_type
+                entries.append(record)
+                cost += size + ENTRY_OVERHEAD
+                by_id[msg_id] = record
                 type_counts[msg_type] += 1
                 bucket = by_type.get(msg_type)
                 if bucket is None:
                     bucket = by_type[msg_type] = deque()
-                bucket.append(message)
-                if message.parent_id:
-                    bucket = by_parent.get(message.parent_id)
+                bucket.append(record)
+                if parent_id:
+                    bucket = by_parent.get(parent_id)
                     if bucket is None:
-                        bucket = by_parent[message.parent_id] = deque()
-                    bucket.append(message)
-                if message.comm_id:
-                    bucket = by_comm.get(message.comm_id)
+                        bucket = by_parent[parent_id] = deque()
+                    bucket.append(record)
+                if comm_id:
+                    bucket = by_comm.get(comm_id)
                     if bucket is None:
-                        bucket = by_comm[message.comm_id] = deque()
-                    bucket.append(message)
-                append(message)
+                        bucket = by_comm[comm_id] = deque()
+                    bucket.append(record)
+                append(record)
             self._next_seq = seq
             self._bytes += cost
             self._captured += len(added)
@@ -132,7 +133,7 @@ class MessageLog:
         with self._lock:
             self._problems[kind] = n
 
-    def _append(self, entry: Entry, cost: int) -> None:
+    def _append(self, entry: _Held, cost: int) -> None:
         self._next_seq += 1
         self._entries.append(entry)
         self._bytes += cost
@@ -144,15 +145,16 @@ class MessageLog:
         if isinstance(entry, Marker):
             self._bytes -= ENTRY_OVERHEAD
             return
-        self._bytes -= entry.size + ENTRY_OVERHEAD
+        _, _, _, msg_id, msg_type, _, parent_id, _, comm_id, *_, size = entry
+        self._bytes -= size + ENTRY_OVERHEAD
         self._evicted += 1
-        self._evicted_bytes += entry.size
-        if self._by_id.get(entry.msg_id) is entry:
-            del self._by_id[entry.msg_id]
+        self._evicted_bytes += size
+        if self._by_id.get(msg_id) is entry:
+            del self._by_id[msg_id]
         for index, key in (
-            (self._by_parent, entry.parent_id),
-            (self._by_comm, entry.comm_id),
-            (self._by_type, entry.msg_type),
+            (self._by_parent, parent_id),
+            (self._by_comm, comm_id),
+            (self._by_type, msg_type),
         ):
             if key:
                 bucket = index[key]
@@ -175,45 +177,61 @@ class MessageLog:
     def messages(self) -> list[Message]:
         """Every message still held, in arrival order (markers left out)."""
         with self._lock:
-            return [entry for entry in self._entries if isinstance(entry, Message)]
+            return [make_message(e) for e in self._entries if not isinstance(e, Marker)]
 
-    def entries_after(self, seq: int, limit: int | None = None) -> list[Entry]:
-        """Messages and markers with a seq above ``seq``, oldest first, at most the newest
-        ``limit`` of them."""
+    def entries_after(
+        self, seq: int, limit: int | None = None, *, oldest: bool = False
+    ) -> list[Entry]:
+        """Messages and markers with a seq above ``seq``, in order: at most ``limit`` of them,
+        the newest (or with ``oldest``, the first that follow ``seq``)."""
         with self._lock:
-            if not self._entries:
+            entries = self._entries
+            if not entries:
                 return []
-            first = self._entries[0].seq
-            start = max(seq + 1 - first, 0)
+            start = max(seq + 1 - _seq_of(entries[0]), 0)
+            stop = len(entries)
             if limit is not None:
-                start = max(start, len(self._entries) - limit)
-            return [self._entries[i] for i in range(start, len(self._entries))]
+                if oldest:
+                    stop = min(stop, start + limit)
+                else:
+                    start = max(start, stop - limit)
+            return [_entry(entries[i]) for i in range(start, stop)]
 
     def by_seq(self, seqs: Iterable[int]) -> list[Entry]:
         """The entries with these seqs that are still held."""
         with self._lock:
-            if not self._entries:
+            entries = self._entries
+            if not entries:
                 return []
-            first, count = self._entries[0].seq, len(self._entries)
-            return [self._entries[s - first] for s in seqs if 0 <= s - first < count]
+            first, count = _seq_of(entries[0]), len(entries)
+            return [_entry(entries[s - first]) for s in seqs if 0 <= s - first < count]
 
     def get(self, msg_id: str) -> Message | None:
         with self._lock:
-            return self._by_id.get(msg_id)
+            record = self._by_id.get(msg_id)
+        return None if record is None else make_message(record)
 
-    def thread(self, parent_id: str) -> list[Message]:
-        """The messages whose parent is ``parent_id``, in arrival order."""
-        with self._lock:
-            return list(self._by_parent.get(parent_id, ()))
+    def thread(self, parent_id: str, limit: int | None = None) -> list[Message]:
+        """The messages whose parent is ``parent_id``, in arrival order (the newest ``limit``)."""
+        return self._indexed(self._by_parent, parent_id, limit)
 
     def comm(self, comm_id: str) -> list[Message]:
         """The comm_open / comm_msg / comm_close messages of one comm, in arrival order."""
-        with self._lock:
-            return list(self._by_comm.get(comm_id, ()))
+        return self._indexed(self._by_comm, comm_id, None)
 
     def of_type(self, msg_type: str) -> list[Message]:
+        return self._indexed(self._by_type, msg_type, None)
+
+    def _indexed(
+        self, index: dict[str, deque[Record]], key: str, limit: int | None
+    ) -> list[Message]:
         with self._lock:
-            return list(self._by_type.get(msg_type, ()))
+            bucket = index.get(key, ())
+            if limit is None or limit >= len(bucket):
+                records = list(bucket)
+            else:  # from the right end of the deque, where indexing is cheap
+                records = [bucket[i] for i in range(-limit, 0)] if limit > 0 else []
+        return [make_message(record) for record in records]
 
     def stats(self) -> dict[str, Any]:
         """The counters, as plain data."""
@@ -245,9 +263,17 @@ class MessageLog:
             while True:
                 for entry in self.entries_after(cursor):
                     cursor = entry.seq
-                    if isinstance(entry, Message) and match(entry):
+                    if not isinstance(entry, Marker) and match(entry):
                         return entry
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
                 self._lock.wait(remaining)
+
+
+def _seq_of(held: _Held) -> int:
+    return held.seq if isinstance(held, Marker) else held[0]
+
+
+def _entry(held: _Held) -> Entry:
+    return held if isinstance(held, Marker) else make_message(held)

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from .wire import Frames
+from .wire import Blob, Frames
 
 __all__ = [
     "ClearOutput",
@@ -35,18 +35,72 @@ __all__ = [
     "KernelInfoReply",
     "Marker",
     "Message",
+    "Record",
     "Status",
     "Stream",
     "UpdateDisplayData",
     "comm_id_of",
     "make_message",
+    "new_record",
 ]
 
 _SUMMARY_MAX = 200
 
 
+# What the log keeps of one message: a plain tuple of numbers, strings and bytes. The garbage
+# collector stops tracking such a tuple the first time it sees it, so a log of a million messages
+# costs its collections nothing (as objects, each pass walked all of them: 90-180 ms pauses in
+# the kernel that hosts the monitor, with only 30,000 held).
+Record = tuple[
+    int,  # seq
+    str,  # channel
+    float,  # received
+    str,  # msg_id
+    str,  # msg_type
+    str,  # session
+    str,  # parent_id
+    str,  # parent_type
+    str,  # comm_id
+    bytes,  # header, as sent
+    bytes,  # parent_header, as sent
+    bytes,  # metadata, as sent
+    Blob,  # content, as sent
+    tuple[Blob, ...],  # buffers
+    int,  # size on the wire, all frames
+]
+
+
+def new_record(seq: int, channel: str, received: float, frames: Frames) -> Record:
+    """The log's record of a message that passed its checks."""
+    # wire.split_frames checked msg_id and msg_type are strings, and parent's msg_id
+    header, parent = frames.header, frames.parent_header
+    msg_type = header["msg_type"]
+    session = header.get("session", "")
+    parent_type = parent.get("msg_type") or ""
+    content = frames.content_bytes
+    return (
+        seq,
+        channel,
+        received,
+        header["msg_id"],
+        # interned: these repeat across thousands of messages, and a held message should cost
+        # its bytes, not another copy of its session's name
+        intern(msg_type),
+        intern(session if type(session) is str else str(session)),
+        intern(parent.get("msg_id") or ""),
+        intern(parent_type if type(parent_type) is str else str(parent_type)),
+        comm_id_of(content) if msg_type in COMM_TYPES else "",
+        frames.header_bytes,
+        frames.parent_bytes,
+        frames.metadata_bytes,
+        content,
+        frames.buffers,
+        frames.size,
+    )
+
+
 class Message:
-    """One captured message.
+    """One captured message: a typed, read-only view of the log's record of it.
 
     Attributes
     ----------
@@ -63,50 +117,15 @@ class Message:
 
     The JSON frames are kept as the bytes that came off the wire and parsed on each access of
     ``header``, ``parent_header``, ``metadata`` and ``content``: a million small messages then
-    cost a few hundred bytes each, not the kilobytes of their parsed dicts.
+    cost a few hundred bytes each, not the kilobytes of their parsed dicts. Two views of the
+    same record are equal.
     """
 
-    __slots__ = (
-        "_content_bytes",
-        "_header_bytes",
-        "_metadata_bytes",
-        "_parent_bytes",
-        "buffers",
-        "channel",
-        "comm_id",
-        "msg_id",
-        "msg_type",
-        "parent_id",
-        "parent_type",
-        "received",
-        "seq",
-        "session",
-        "size",
-    )
+    __slots__ = ("_record",)
     __match_args__: ClassVar[tuple[str, ...]] = ("msg_type",)
 
-    def __init__(self, seq: int, channel: str, received: float, frames: Frames) -> None:
-        # wire.split_frames checked msg_id and msg_type are strings, and parent's msg_id
-        header, parent = frames.header, frames.parent_header
-        session = header.get("session", "")
-        parent_type = parent.get("msg_type") or ""
-        self.seq = seq
-        self.channel = channel
-        self.received = received
-        self.msg_id = header["msg_id"]
-        # interned: these repeat across thousands of messages, and a held message should cost
-        # its bytes, not another copy of its session's name
-        self.msg_type = intern(header["msg_type"])
-        self.session = intern(session if type(session) is str else str(session))
-        self.parent_id = intern(parent.get("msg_id") or "")
-        self.parent_type = intern(parent_type if type(parent_type) is str else str(parent_type))
-        self.comm_id = ""
-        self._header_bytes = frames.header_bytes
-        self._parent_bytes = frames.parent_bytes
-        self._metadata_bytes = frames.metadata_bytes
-        self._content_bytes = frames.content_bytes
-        self.buffers = frames.buffers
-        self.size = frames.size
+    def __init__(self, record: Record) -> None:
+        self._record = record
 
     def __repr__(self) -> str:
         return (
@@ -114,31 +133,82 @@ class Message:
             f"{self.msg_id!r} parent={self.parent_id!r}>"
         )
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Message) and other._record == self._record
+
+    def __hash__(self) -> int:
+        return hash((self._record[0], self._record[3]))
+
+    @property
+    def seq(self) -> int:
+        return self._record[0]
+
+    @property
+    def channel(self) -> str:
+        return self._record[1]
+
+    @property
+    def received(self) -> float:
+        return self._record[2]
+
+    @property
+    def msg_id(self) -> str:
+        return self._record[3]
+
+    @property
+    def msg_type(self) -> str:
+        return self._record[4]
+
+    @property
+    def session(self) -> str:
+        return self._record[5]
+
+    @property
+    def parent_id(self) -> str:
+        return self._record[6]
+
+    @property
+    def parent_type(self) -> str:
+        return self._record[7]
+
+    @property
+    def comm_id(self) -> str:
+        return self._record[8]
+
+    @property
+    def buffers(self) -> tuple[Blob, ...]:
+        """The binary buffers; one of 64 KB or more is a memoryview of the received frame."""
+        return self._record[13]
+
+    @property
+    def size(self) -> int:
+        return self._record[14]
+
     @property
     def header(self) -> dict[str, Any]:
-        return _lenient_object(self._header_bytes)
+        return _lenient_object(self._record[9])
 
     @property
     def parent_header(self) -> dict[str, Any]:
-        return _lenient_object(self._parent_bytes)
+        return _lenient_object(self._record[10])
 
     @property
     def metadata(self) -> dict[str, Any]:
-        return _lenient_object(self._metadata_bytes)
+        return _lenient_object(self._record[11])
 
     @property
     def content(self) -> dict[str, Any]:
-        return _lenient_object(self._content_bytes)
+        return _lenient_object(self._record[12])
 
     @property
     def content_text(self) -> str:
         """The content frame as sent, as text."""
-        return self._content_bytes.decode("utf-8", "replace")
+        return str(self._record[12], "utf-8", "replace")
 
     @property
     def content_size(self) -> int:
         """The size of the content frame as sent."""
-        return len(self._content_bytes)
+        return len(self._record[12])
 
     @property
     def summary(self) -> str:
@@ -287,10 +357,6 @@ class ClearOutput(Message):
 class _Comm(Message):
     __slots__ = ()
 
-    def __init__(self, seq: int, channel: str, received: float, frames: Frames) -> None:
-        super().__init__(seq, channel, received, frames)
-        self.comm_id = comm_id_of(frames.content_bytes)
-
     @property
     def data(self) -> dict[str, Any]:
         data = self.content.get("data")
@@ -389,19 +455,20 @@ _FAMILIES: dict[str, type[Message]] = {
 }
 
 
-def make_message(seq: int, channel: str, received: float, frames: Frames) -> Message:
-    """The typed message for ``frames`` (a plain :class:`Message` for unknown types)."""
-    family = _FAMILIES.get(frames.header["msg_type"])
+def make_message(record: Record) -> Message:
+    """The typed message for a record (a plain :class:`Message` for unknown types)."""
+    msg_type = record[4]
+    family = _FAMILIES.get(msg_type)
     if family is None:
-        family = _Reply if frames.header["msg_type"].endswith("_reply") else Message
-    return family(seq, channel, received, frames)
+        family = _Reply if msg_type.endswith("_reply") else Message
+    return family(record)
 
 
 _COMM_ID = re.compile(rb'^\s*\{\s*"comm_id"\s*:\s*"([^"\\]*)"')
 COMM_TYPES = frozenset(("comm_open", "comm_msg", "comm_close"))
 
 
-def comm_id_of(content: bytes) -> str:
+def comm_id_of(content: Blob) -> str:
     """The ``comm_id`` of a comm message's content frame.
 
     Senders put ``comm_id`` first, so it is read from the frame's start without parsing what
@@ -409,19 +476,19 @@ def comm_id_of(content: bytes) -> str:
     """
     match = _COMM_ID.match(content, 0, 256)
     if match:
-        return match[1].decode("utf-8", "replace")
+        return str(match[1], "utf-8", "replace")
     value = _lenient_object(content).get("comm_id")
     return value if isinstance(value, str) else ""
 
 
-def _lenient_object(data: bytes) -> dict[str, Any]:
+def _lenient_object(data: Blob) -> dict[str, Any]:
     """Parse a metadata or content frame; what is not a JSON object is kept, not dropped."""
     if not data:
         return {}
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
-        return {"_jpf_unparsed": data[:4096].decode("utf-8", "replace")}
+        return {"_jpf_unparsed": str(data[:4096], "utf-8", "replace")}
     if value is None:  # some kernels send a null parent_header (iopub_welcome)
         return {}
     return value if isinstance(value, dict) else {"_jpf_value": value}

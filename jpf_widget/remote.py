@@ -55,7 +55,7 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from .capture import KernelWatch, ViewTraffic
 from .log import MessageLog
-from .messages import Message
+from .messages import Message, make_message
 from .servers import (
     TOKEN_ENV,
     JupyterServer,
@@ -413,7 +413,8 @@ class RemoteCapture(KernelWatch):
         if self.view_traffic is not None and self.view_traffic.covers(frames):
             self.log.count_problem("own_view_traffic")
             return
-        for message in self.log.add_many(channel, [frames]):
+        for record in self.log.add_many(channel, [frames]):
+            message = make_message(record)
             if from_server:
                 self._observe_server(message)
             else:

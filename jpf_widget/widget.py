@@ -466,7 +466,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
 
     def _send_new_rows(self) -> None:
         with self._send_lock:
-            entries = self._log.entries_after(self._sent_seq)[:_ROWS_PER_SEND]
+            entries = self._log.entries_after(self._sent_seq, _ROWS_PER_SEND, oldest=True)
             if not entries:
                 return
             own = self._own_requests()

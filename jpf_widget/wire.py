@@ -21,10 +21,14 @@ from typing import Any, NamedTuple
 
 import orjson
 
-__all__ = ["DELIMITER", "Frames", "MalformedMessage", "Signer", "split_frames"]
+__all__ = ["DELIMITER", "Blob", "Frames", "MalformedMessage", "Signer", "split_frames"]
 
 DELIMITER = b"<IDS|MSG>"
 PROTOCOL_VERSION = "5.4"
+
+
+# A frame's bytes: big content and buffers may stay views of the received ZeroMQ frame.
+Blob = bytes | memoryview
 
 
 class MalformedMessage(ValueError):
@@ -40,12 +44,12 @@ class Frames(NamedTuple):
     header_bytes: bytes
     parent_bytes: bytes
     metadata_bytes: bytes
-    content_bytes: bytes
-    buffers: tuple[bytes, ...]
+    content_bytes: Blob
+    buffers: tuple[Blob, ...]
     size: int
 
 
-def split_frames(frames: list[bytes]) -> Frames:
+def split_frames(frames: list[Blob]) -> Frames:
     """Split raw frames at the delimiter and parse header and parent header.
 
     Raises
@@ -63,6 +67,11 @@ def split_frames(frames: list[bytes]) -> Frames:
             "(signature, header, parent_header, metadata, content)"
         )
     signature, header_bytes, parent_bytes, metadata_bytes, content_bytes = frames[start : start + 5]
+    if not (type(header_bytes) is type(parent_bytes) is type(metadata_bytes) is bytes):
+        # only parts of 64 KB or more arrive as views; these three are parsed and kept as bytes
+        header_bytes, parent_bytes, metadata_bytes = map(
+            bytes, (header_bytes, parent_bytes, metadata_bytes)
+        )
     header = _json_object(header_bytes, "header")
     msg_type = header.get("msg_type")
     if not isinstance(msg_type, str) or not msg_type:
@@ -71,7 +80,7 @@ def split_frames(frames: list[bytes]) -> Frames:
     if not isinstance(msg_id, str):
         raise MalformedMessage("header has no msg_id")
     if len(parent_bytes) <= _PARENT_CACHED:
-        parent_header = _parent_header(parent_bytes)
+        parent_bytes, parent_header = _parent_header(parent_bytes)
     else:
         parent_header = _parse_parent_header(parent_bytes)
     buffers = tuple(frames[start + 5 :])
@@ -100,10 +109,15 @@ def _parse_parent_header(data: bytes) -> dict[str, Any]:
     return parent_header
 
 
-# A flood's messages share their parent header, byte for byte: parse it once. (The dicts
-# returned are shared between messages, so nothing may change them.)
+# A flood's messages share their parent header, byte for byte: parse it once, and hold one
+# copy of its bytes for all of them (a fifth of what a small message costs to keep). The dicts
+# returned are shared between messages, so nothing may change them.
 _PARENT_CACHED = 4096
-_parent_header = functools.lru_cache(maxsize=256)(_parse_parent_header)
+
+
+@functools.lru_cache(maxsize=256)
+def _parent_header(data: bytes) -> tuple[bytes, dict[str, Any]]:
+    return data, _parse_parent_header(data)
 
 
 def _json_object(data: bytes, name: str) -> dict[str, Any]:
