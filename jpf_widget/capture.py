@@ -33,16 +33,19 @@ from .kernels import ConnectionFileError, ConnectionInfo, read_connection_file
 from .log import MessageLog
 from .messages import COMM_TYPES, Message, comm_id_of, make_message
 from .procs import process_exists
-from .wire import Blob, Frames, MalformedMessage, Signer, split_frames
+from .wire import Frames, MalformedMessage, Signer, split_frames
 
 __all__ = ["STATES", "Capture", "KernelWatch", "LossDetector", "ViewTraffic"]
 
 STATES = ("connecting", "connected", "unresponsive", "restarting", "dead", "closed")
 
 _COUNTER_KEY = re.compile(r"^.+_(?P<pid>\d+)$")  # "{session}_{pid}", before "_{n}"
-_DRAIN_BATCH = 2000  # messages taken off a busy socket before the loop looks at the others
+# Messages taken off a busy socket and recorded together, before the loop looks at the
+# others. Small enough that a batch's parsed frames die young: with 2,000, they lived through
+# enough collections to reach the oldest generation, whose full passes then ran every few
+# hundred thousand messages (35-180 ms each); with 256, none ran.
+_DRAIN_BATCH = 256
 _DRAIN_BYTES = 32 * 1024 * 1024
-_ZERO_COPY = 1 << 16  # parts this big are kept as views of the received frame, not copied
 _COALESCE = 0.002  # seconds to let a flood queue up between batches
 _NOBLOCK = int(zmq.NOBLOCK)
 _LIFE_TYPES = frozenset(("kernel_info_reply", "shutdown_reply", "status"))
@@ -380,9 +383,11 @@ class Capture(KernelWatch):
         while not self._stop.is_set() and self._moved_to is None:
             ready = dict(poller.poll(100))
             now = time.monotonic()
-            if sockets["iopub"] in ready and self._drain(sockets["iopub"], "iopub") > 1:
-                # a flood: let a few milliseconds' worth queue up, so that each wakeup (poll,
-                # lock, bookkeeping) is paid by dozens of messages rather than one or two
+            taken = self._drain(sockets["iopub"], "iopub") if sockets["iopub"] in ready else 0
+            if 1 < taken < _DRAIN_BATCH:
+                # a flood at the wire's pace: let a few milliseconds' worth queue up, so that
+                # each wakeup (poll, lock, bookkeeping) is paid by dozens of messages rather
+                # than one or two (a backlog, a full batch, is drained without a pause)
                 time.sleep(_COALESCE)
             if sockets["shell"] in ready:
                 self._drain(sockets["shell"], "shell")
@@ -452,12 +457,10 @@ class Capture(KernelWatch):
                 frame = recv(_NOBLOCK, copy=False)
             except zmq.Again:
                 break
-            raw: list[Blob] = [frame.bytes]
+            raw = [frame.bytes]
             while frame.more:
                 frame = recv(_NOBLOCK, copy=False)
-                # a big part stays in ZeroMQ's buffer: copying a megabyte into a new bytes
-                # object cost as much as checking its signature
-                raw.append(frame.bytes if len(frame) < _ZERO_COPY else frame.buffer)
+                raw.append(frame.bytes)
             frames = self._verified(raw)
             if frames is not None:
                 batch.append(frames)
@@ -468,7 +471,7 @@ class Capture(KernelWatch):
             self._record(channel, batch)
         return len(batch)
 
-    def _verified(self, raw: list[Blob]) -> Frames | None:
+    def _verified(self, raw: list[bytes]) -> Frames | None:
         """The parsed frames, or None (counted) when malformed or badly signed."""
         try:
             frames = split_frames(raw)

@@ -5,13 +5,19 @@ lookup by seq is an index), keeps indexes by msg_id, parent msg_id, comm_id and 
 evicts the oldest entries when the budget is spent, counting what it evicts. It also keeps the
 counters that the monitor shows: captured, by type, by channel, evicted, lost, bad signature,
 malformed.
+
+What the log holds is kept out of the garbage collector's way (a monitor runs inside the
+user's kernel, and every full collection stops all its threads): messages are plain tuples,
+which the collector stops tracking, and the indexes hold seqs in C arrays and plain dicts, so
+a full collection walks one list of the held entries instead of five containers of them.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import Counter, deque
+from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -28,6 +34,41 @@ Entry = Message | Marker
 _Held = Record | Marker  # what the log holds: messages as records, made into Messages on reading
 
 
+class _SeqIndex:
+    """The seqs of the held messages under each key (a parent msg_id, a comm_id, a msg_type),
+    oldest first, in arrays of C integers: nothing in it for the garbage collector to walk.
+    ``MessageLog.add_many`` appends to ``_seqs`` itself (the hot path)."""
+
+    __slots__ = ("_seqs", "_starts")
+
+    def __init__(self) -> None:
+        self._seqs: dict[str, array[int]] = {}
+        self._starts: dict[str, int] = {}  # how many of a key's first seqs are evicted
+
+    def drop_oldest(self, key: str) -> None:
+        """Forget the key's oldest seq (the log evicts in arrival order)."""
+        start = self._starts.get(key, 0) + 1
+        seqs = self._seqs[key]
+        if start >= len(seqs):
+            del self._seqs[key]
+            self._starts.pop(key, None)
+            return
+        if start >= 1024 and 2 * start >= len(seqs):  # cut the evicted front now and then
+            del seqs[:start]
+            start = 0
+        self._starts[key] = start
+
+    def seqs(self, key: str, limit: int | None) -> list[int]:
+        """The key's seqs, oldest first: the newest ``limit`` of them."""
+        seqs = self._seqs.get(key)
+        if seqs is None:
+            return []
+        start = self._starts.get(key, 0)
+        if limit is not None:
+            start = max(start, len(seqs) - limit)
+        return seqs[start:].tolist()
+
+
 class MessageLog:
     """A bounded, indexed, thread-safe record of captured messages and markers."""
 
@@ -36,13 +77,15 @@ class MessageLog:
             raise ValueError(f"budget must be a positive number of bytes, not {budget!r}")
         self.budget = budget
         self._lock = threading.Condition()
-        self._entries: deque[_Held] = deque()
+        # held entries are _entries[_head:], with contiguous seqs: a seq's place is arithmetic
+        self._entries: list[_Held | None] = []
+        self._head = 0
         self._next_seq = 0
         self._bytes = 0
-        self._by_id: dict[str, Record] = {}
-        self._by_parent: dict[str, deque[Record]] = {}
-        self._by_comm: dict[str, deque[Record]] = {}
-        self._by_type: dict[str, deque[Record]] = {}
+        self._by_id: dict[str, int] = {}  # msg_id -> seq
+        self._by_parent = _SeqIndex()
+        self._by_comm = _SeqIndex()
+        self._by_type = _SeqIndex()
         self._type_counts: Counter[str] = Counter()
         self._channel_counts: Counter[str] = Counter()
         self._problems: Counter[str] = Counter()
@@ -71,11 +114,13 @@ class MessageLog:
         added: list[Record] = []
         append = added.append
         with self._lock:
+            # the indexes' arrays, reached directly: a method call per index per message
+            # cost a tenth of this whole path
             by_id, by_parent, by_comm, by_type = (
                 self._by_id,
-                self._by_parent,
-                self._by_comm,
-                self._by_type,
+                self._by_parent._seqs,
+                self._by_comm._seqs,
+                self._by_type._seqs,
             )
             entries, type_counts = self._entries, self._type_counts
             seq, cost = self._next_seq, 0
@@ -86,31 +131,31 @@ class MessageLog:
                     self._problems["bad_signature"] += 1
                     self._problems["replayed"] += 1
                     continue
-                seq += 1
                 entries.append(record)
                 cost += size + ENTRY_OVERHEAD
-                by_id[msg_id] = record
+                by_id[msg_id] = record[0]  # the record's own int: no new object to hold
                 type_counts[msg_type] += 1
-                bucket = by_type.get(msg_type)
-                if bucket is None:
-                    bucket = by_type[msg_type] = deque()
-                bucket.append(record)
+                seqs = by_type.get(msg_type)
+                if seqs is None:
+                    seqs = by_type[msg_type] = array("q")
+                seqs.append(seq)
                 if parent_id:
-                    bucket = by_parent.get(parent_id)
-                    if bucket is None:
-                        bucket = by_parent[parent_id] = deque()
-                    bucket.append(record)
+                    seqs = by_parent.get(parent_id)
+                    if seqs is None:
+                        seqs = by_parent[parent_id] = array("q")
+                    seqs.append(seq)
                 if comm_id:
-                    bucket = by_comm.get(comm_id)
-                    if bucket is None:
-                        bucket = by_comm[comm_id] = deque()
-                    bucket.append(record)
+                    seqs = by_comm.get(comm_id)
+                    if seqs is None:
+                        seqs = by_comm[comm_id] = array("q")
+                    seqs.append(seq)
                 append(record)
+                seq += 1
             self._next_seq = seq
             self._bytes += cost
             self._captured += len(added)
             self._channel_counts[channel] += len(added)
-            while self._bytes > self.budget and len(entries) > 1:
+            while self._bytes > self.budget and len(entries) - self._head > 1:
                 self._evict_oldest()
             self._lock.notify_all()
         return added
@@ -137,36 +182,50 @@ class MessageLog:
         self._next_seq += 1
         self._entries.append(entry)
         self._bytes += cost
-        while self._bytes > self.budget and len(self._entries) > 1:
+        while self._bytes > self.budget and len(self._entries) - self._head > 1:
             self._evict_oldest()
 
     def _evict_oldest(self) -> None:
-        entry = self._entries.popleft()
+        entries, head = self._entries, self._head
+        entry = entries[head]
+        entries[head] = None
+        head += 1
+        if head >= 4096 and 2 * head >= len(entries):  # cut the evicted front now and then
+            del entries[:head]
+            head = 0
+        self._head = head
+        if entry is None:
+            return
         if isinstance(entry, Marker):
             self._bytes -= ENTRY_OVERHEAD
             return
-        _, _, _, msg_id, msg_type, _, parent_id, _, comm_id, *_, size = entry
+        seq, _, _, msg_id, msg_type, _, parent_id, _, comm_id, *_, size = entry
         self._bytes -= size + ENTRY_OVERHEAD
         self._evicted += 1
         self._evicted_bytes += size
-        if self._by_id.get(msg_id) is entry:
+        if self._by_id.get(msg_id) == seq:
             del self._by_id[msg_id]
-        for index, key in (
-            (self._by_parent, parent_id),
-            (self._by_comm, comm_id),
-            (self._by_type, msg_type),
-        ):
-            if key:
-                bucket = index[key]
-                bucket.popleft()  # evictions go in arrival order, so it is the bucket's first
-                if not bucket:
-                    del index[key]
+        self._by_type.drop_oldest(msg_type)
+        if parent_id:
+            self._by_parent.drop_oldest(parent_id)
+        if comm_id:
+            self._by_comm.drop_oldest(comm_id)
+
+    def _at(self, seq: int) -> _Held | None:
+        """The held entry with this seq (None if evicted or not yet recorded); under the lock."""
+        entries, head = self._entries, self._head
+        if head >= len(entries):
+            return None
+        first = entries[head]
+        assert first is not None
+        index = head + seq - _seq_of(first)
+        return entries[index] if head <= index < len(entries) else None
 
     # -- reading ------------------------------------------------------------------------------
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._entries)
+            return len(self._entries) - self._head
 
     @property
     def last_seq(self) -> int:
@@ -176,40 +235,42 @@ class MessageLog:
 
     def messages(self) -> list[Message]:
         """Every message still held, in arrival order (markers left out)."""
-        with self._lock:
-            return [make_message(e) for e in self._entries if not isinstance(e, Marker)]
+        return [m for m in self.entries_after(-1) if not isinstance(m, Marker)]
 
     def entries_after(
         self, seq: int, limit: int | None = None, *, oldest: bool = False
     ) -> list[Entry]:
         """Messages and markers with a seq above ``seq``, in order: at most ``limit`` of them,
         the newest (or with ``oldest``, the first that follow ``seq``)."""
+        return [_entry(held) for held in self._held_after(seq, limit, oldest)]
+
+    def _held_after(self, seq: int, limit: int | None = None, oldest: bool = False) -> list[_Held]:
         with self._lock:
-            entries = self._entries
-            if not entries:
+            entries, head = self._entries, self._head
+            if head >= len(entries):
                 return []
-            start = max(seq + 1 - _seq_of(entries[0]), 0)
+            first = entries[head]
+            assert first is not None
+            start = head + max(seq + 1 - _seq_of(first), 0)
             stop = len(entries)
             if limit is not None:
                 if oldest:
                     stop = min(stop, start + limit)
                 else:
                     start = max(start, stop - limit)
-            return [_entry(entries[i]) for i in range(start, stop)]
+            return entries[start:stop]  # type: ignore[return-value]  # held: never None
 
     def by_seq(self, seqs: Iterable[int]) -> list[Entry]:
         """The entries with these seqs that are still held."""
         with self._lock:
-            entries = self._entries
-            if not entries:
-                return []
-            first, count = _seq_of(entries[0]), len(entries)
-            return [_entry(entries[s - first]) for s in seqs if 0 <= s - first < count]
+            found = [self._at(seq) for seq in seqs]
+        return [_entry(held) for held in found if held is not None]
 
     def get(self, msg_id: str) -> Message | None:
         with self._lock:
-            record = self._by_id.get(msg_id)
-        return None if record is None else make_message(record)
+            seq = self._by_id.get(msg_id)
+            held = None if seq is None else self._at(seq)
+        return None if held is None or isinstance(held, Marker) else make_message(held)
 
     def thread(self, parent_id: str, limit: int | None = None) -> list[Message]:
         """The messages whose parent is ``parent_id``, in arrival order (the newest ``limit``)."""
@@ -222,23 +283,21 @@ class MessageLog:
     def of_type(self, msg_type: str) -> list[Message]:
         return self._indexed(self._by_type, msg_type, None)
 
-    def _indexed(
-        self, index: dict[str, deque[Record]], key: str, limit: int | None
-    ) -> list[Message]:
+    def _indexed(self, index: _SeqIndex, key: str, limit: int | None) -> list[Message]:
         with self._lock:
-            bucket = index.get(key, ())
-            if limit is None or limit >= len(bucket):
-                records = list(bucket)
-            else:  # from the right end of the deque, where indexing is cheap
-                records = [bucket[i] for i in range(-limit, 0)] if limit > 0 else []
-        return [make_message(record) for record in records]
+            found = [self._at(seq) for seq in index.seqs(key, limit)]
+        return [
+            make_message(held)
+            for held in found
+            if held is not None and not isinstance(held, Marker)
+        ]
 
     def stats(self) -> dict[str, Any]:
         """The counters, as plain data."""
         with self._lock:
             return {
                 "captured": self._captured,
-                "held": len(self._entries),
+                "held": len(self._entries) - self._head,
                 "held_bytes": self._bytes,
                 "budget": self.budget,
                 "evicted": self._evicted,
@@ -253,18 +312,28 @@ class MessageLog:
             }
 
     def wait_for(
-        self, match: Callable[[Message], bool], timeout: float, after: int = -1
+        self,
+        match: Callable[[Message], bool],
+        timeout: float,
+        after: int = -1,
+        msg_type: str | None = None,
     ) -> Message | None:
-        """The first message with a seq above ``after`` for which ``match`` is true, waiting up
-        to ``timeout`` seconds for it to arrive; None if it does not."""
+        """The first message with a seq above ``after`` (and of type ``msg_type``, when given)
+        for which ``match`` is true, waiting up to ``timeout`` seconds for it to arrive; None
+        if it does not. Only messages of the type are made into Messages for ``match``."""
         deadline = time.monotonic() + timeout
         cursor = after
         with self._lock:
             while True:
-                for entry in self.entries_after(cursor):
-                    cursor = entry.seq
-                    if not isinstance(entry, Marker) and match(entry):
-                        return entry
+                for held in self._held_after(cursor):
+                    if isinstance(held, Marker):
+                        cursor = held.seq
+                        continue
+                    cursor = held[0]
+                    if msg_type is None or held[4] == msg_type:
+                        message = make_message(held)
+                        if match(message):
+                            return message
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None

@@ -323,9 +323,11 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         TimeoutError
             nothing matched in time.
         """
-        predicate = (lambda m: m.msg_type == match) if isinstance(match, str) else match
         start = after.seq if isinstance(after, Message) else after
-        found = self._log.wait_for(predicate, timeout, start)
+        if isinstance(match, str):
+            found = self._log.wait_for(lambda _: True, timeout, start, msg_type=match)
+        else:
+            found = self._log.wait_for(match, timeout, start)
         if found is None:
             what = repr(match) if isinstance(match, str) else "a matching message"
             raise TimeoutError(

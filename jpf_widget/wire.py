@@ -21,14 +21,10 @@ from typing import Any, NamedTuple
 
 import orjson
 
-__all__ = ["DELIMITER", "Blob", "Frames", "MalformedMessage", "Signer", "split_frames"]
+__all__ = ["DELIMITER", "Frames", "MalformedMessage", "Signer", "split_frames"]
 
 DELIMITER = b"<IDS|MSG>"
 PROTOCOL_VERSION = "5.4"
-
-
-# A frame's bytes: big content and buffers may stay views of the received ZeroMQ frame.
-Blob = bytes | memoryview
 
 
 class MalformedMessage(ValueError):
@@ -44,12 +40,12 @@ class Frames(NamedTuple):
     header_bytes: bytes
     parent_bytes: bytes
     metadata_bytes: bytes
-    content_bytes: Blob
-    buffers: tuple[Blob, ...]
+    content_bytes: bytes
+    buffers: tuple[bytes, ...]
     size: int
 
 
-def split_frames(frames: list[Blob]) -> Frames:
+def split_frames(frames: list[bytes]) -> Frames:
     """Split raw frames at the delimiter and parse header and parent header.
 
     Raises
@@ -67,11 +63,6 @@ def split_frames(frames: list[Blob]) -> Frames:
             "(signature, header, parent_header, metadata, content)"
         )
     signature, header_bytes, parent_bytes, metadata_bytes, content_bytes = frames[start : start + 5]
-    if not (type(header_bytes) is type(parent_bytes) is type(metadata_bytes) is bytes):
-        # only parts of 64 KB or more arrive as views; these three are parsed and kept as bytes
-        header_bytes, parent_bytes, metadata_bytes = map(
-            bytes, (header_bytes, parent_bytes, metadata_bytes)
-        )
     header = _json_object(header_bytes, "header")
     msg_type = header.get("msg_type")
     if not isinstance(msg_type, str) or not msg_type:

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from jpf_widget.log import ENTRY_OVERHEAD, MessageLog
-from jpf_widget.messages import CommMsg, Marker, Status, Stream
+from jpf_widget.messages import CommMsg, Marker, Message, Status, Stream
 from jpf_widget.wire import DELIMITER, split_frames
 
 
@@ -91,6 +91,25 @@ def test_wait_for_sees_history_and_new_arrivals() -> None:
     assert log.wait_for(lambda m: m.msg_type == "nothing", timeout=0.05) is None
 
 
+def test_wait_for_a_type_looks_only_at_messages_of_that_type() -> None:
+    log = MessageLog()
+    for i in range(1000):
+        log.add("iopub", frames("comm_msg", f"c{i}", content={"comm_id": "C"}))
+    log.add_marker("gap", "a marker between")
+    log.add("iopub", frames("stream", "s1", content={"name": "stdout", "text": "a"}))
+    log.add("iopub", frames("stream", "s2", content={"name": "stdout", "text": "b"}))
+    looked_at: list[str] = []
+
+    def second_text(message: Message) -> bool:
+        looked_at.append(message.msg_id)
+        return isinstance(message, Stream) and message.text == "b"
+
+    found = log.wait_for(second_text, timeout=1, msg_type="stream")
+    assert found is not None
+    assert found.msg_id == "s2"
+    assert looked_at == ["s1", "s2"]
+
+
 def test_budget_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive number of bytes"):
         MessageLog(budget=0)
@@ -124,3 +143,37 @@ def test_held_messages_add_no_work_for_the_garbage_collector() -> None:
     assert log.stats()["held"] == 300 * 64
     assert len(gc.get_objects()) - before < 1000
     assert [m.comm_id for m in log.comm("C1")[-2:]] == ["C1", "C1"]
+
+
+def test_indexes_stay_right_through_long_eviction() -> None:
+    # enough evictions that the log and its indexes cut their evicted fronts several times
+    one = frames("comm_msg", "x", "p", {"comm_id": "A", "pad": "x" * 100})
+    log = MessageLog(budget=(one.size + ENTRY_OVERHEAD) * 1500)
+    for i in range(20_000):
+        parent = "p" if i % 3 else "q"
+        comm = "A" if i % 2 else "B"
+        log.add("iopub", frames("comm_msg", f"m{i}", parent, {"comm_id": comm, "pad": "x" * 100}))
+        if i % 1000 == 0:
+            log.add_marker("gap", f"marker {i}")
+    held = [m for m in log.entries_after(-1) if not isinstance(m, Marker)]
+    assert 1000 < len(held) < 1500
+    assert log.stats()["held"] == len(log.entries_after(-1))
+    assert log.stats()["evicted"] == 20_000 - len(held)
+    assert [m.msg_id for m in log.thread("p")] == [m.msg_id for m in held if m.parent_id == "p"]
+    assert [m.msg_id for m in log.comm("B")] == [m.msg_id for m in held if m.comm_id == "B"]
+    assert [m.msg_id for m in log.of_type("comm_msg")] == [m.msg_id for m in held]
+    assert [m.msg_id for m in log.thread("q", limit=3)] == [
+        m.msg_id for m in held if m.parent_id == "q"
+    ][-3:]
+    assert log.get("m0") is None
+    assert log.get("m19999") == held[-1]
+    newest = held[-1].seq
+    assert [e.seq for e in log.by_seq([newest, newest - 1, 0, newest + 5])] == [
+        newest,
+        newest - 1,
+    ]
+    assert [e.seq for e in log.entries_after(newest - 3)] == [newest - 2, newest - 1, newest]
+    assert [e.seq for e in log.entries_after(held[0].seq, 2, oldest=True)] == [
+        held[0].seq + 1,
+        held[0].seq + 2,
+    ]

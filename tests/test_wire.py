@@ -6,7 +6,6 @@ import orjson
 import pytest
 from jupyter_client.session import Session
 
-from jpf_widget.messages import make_message, new_record
 from jpf_widget.wire import DELIMITER, MalformedMessage, Signer, split_frames
 
 KEY = b"0123-key"
@@ -84,31 +83,6 @@ def test_malformed_frames_say_what_is_wrong(raw: list[bytes], problem: str) -> N
 def test_null_parent_header_is_empty() -> None:
     raw = [DELIMITER, b"", b'{"msg_id":"1","msg_type":"iopub_welcome"}', b"null", b"{}", b"{}"]
     assert split_frames(raw).parent_header == {}
-
-
-def test_big_parts_may_arrive_as_views_of_the_received_frames() -> None:
-    # capture keeps parts of 64 KB or more as memoryviews of ZeroMQ's frames, not copies
-    session = Session(key=KEY)
-    message = session.msg("comm_msg", content={"comm_id": "C1", "data": {"pad": "x" * 100_000}})
-    message["metadata"] = {"big": "m" * 70_000}
-    raw: list[bytes | memoryview] = [
-        bytes(part) for part in session.serialize(message, ident=[b"topic"])
-    ]
-    raw = [memoryview(part) if len(part) >= 1 << 16 else part for part in raw]
-    raw.append(memoryview(b"\x01" * 70_000))
-    assert isinstance(raw[5], memoryview)  # metadata
-    assert isinstance(raw[6], memoryview)  # content
-    frames = split_frames(raw)
-    assert Signer(KEY).check(frames)
-    assert type(frames.metadata_bytes) is bytes
-    assert frames.size == sum(len(part) for part in raw)
-    record = new_record(0, "iopub", 0.0, frames)
-    received = make_message(record)
-    assert received.comm_id == "C1"
-    assert received.content["data"]["pad"] == "x" * 100_000
-    assert received.content_text.startswith('{"comm_id":"C1"')
-    assert received.metadata == {"big": "m" * 70_000}
-    assert received.buffers == (b"\x01" * 70_000,)
 
 
 def test_messages_of_one_request_share_one_copy_of_its_parent_header() -> None:
