@@ -119,12 +119,12 @@ def _finished(monitor: Monitor, request: str, timeout: float) -> Stream:
     streams = monitor.stats["by_type"].get("stream", 0)
     while time.monotonic() < deadline:
         time.sleep(0.2)
-        # the flood prints only at its end: until then, look at a counter, for copying its
+        # the flood prints only at its end: until then, look at a counter, for reading its
         # thread of 100,000 messages every time would be this benchmark's CPU, charged to
         # the monitor
         if monitor.stats["by_type"].get("stream", 0) <= streams:
             continue
-        tail = monitor.thread(request)[-4:]
+        tail = monitor.thread(request, limit=4)
         printed = [m for m in tail if isinstance(m, Stream)]
         idle = tail and tail[-1].msg_type == "status" and tail[-1].summary == "idle"
         if printed and idle:

@@ -294,9 +294,10 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         """Every captured message still held, in arrival order."""
         return self._log.messages()
 
-    def thread(self, msg_id: str) -> list[Message]:
-        """The messages whose parent is ``msg_id``, in arrival order."""
-        return self._log.thread(msg_id)
+    def thread(self, msg_id: str, limit: int | None = None) -> list[Message]:
+        """The messages whose parent is ``msg_id``, in arrival order (only the newest ``limit``
+        of them, when given: a flood's thread can hold a million)."""
+        return self._log.thread(msg_id, limit)
 
     def comm_messages(self, comm_id: str) -> list[Message]:
         """The messages of one comm, in arrival order."""

@@ -89,6 +89,7 @@ def test_records_a_real_session_typed_and_threaded(kernel: Kernel) -> None:
         request = kernel.run(WORKLOAD)
         monitor.wait_for(idle_of(request), timeout=15)
         thread = monitor.thread(request)
+        assert monitor.thread(request, limit=2) == thread[-2:]
         types = [m.msg_type for m in thread]
         assert types[0] == "status"
         assert types[1] == "execute_input"
