@@ -18,7 +18,7 @@ export const MAX_SEGMENTS = 200;
  * Only the most recent `max` segments are returned.
  */
 export function laneSegments(
-  statusRows: readonly Pick<Row, "state" | "t" | "parent_type">[],
+  statusRows: readonly Row[],
   now: number,
   max = MAX_SEGMENTS,
 ): Segment[] {

@@ -76,9 +76,6 @@ function asObj(v: unknown): Record<string, unknown> {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-/** What the status lane needs of a status row. */
-type LaneEntry = Pick<Row, "seq" | "t" | "state" | "parent_type">;
-
 const STATUS_WORDS: Record<string, string> = {
   connecting: "connecting",
   connected: "connected",
@@ -94,11 +91,7 @@ class MonitorView {
   private store = new RowStore();
   private readonly bodies: LruMap<number, Body>;
   private readonly shared: ModelState;
-  /**
-   * Status rows for the lane, as small copies of their own: they outlive the window, and a
-   * stored row would keep its whole chunk of rows alive.
-   */
-  private statusRows: LaneEntry[] = [];
+  private statusRows: Row[] = [];
   private typeCounts = new Map<string, number>();
   private channelCounts = new Map<string, number>();
   /** Rows the list shows (list modes), ascending seq. */
@@ -515,8 +508,7 @@ class MonitorView {
     for (const r of res.added) {
       this.typeCounts.set(r.msg_type, (this.typeCounts.get(r.msg_type) ?? 0) + 1);
       this.channelCounts.set(r.channel, (this.channelCounts.get(r.channel) ?? 0) + 1);
-      if (r.msg_type === "status")
-        this.statusRows.push({ seq: r.seq, t: r.t, state: r.state, parent_type: r.parent_type });
+      if (r.msg_type === "status") this.statusRows.push(r);
     }
     if (res.merged) this.statusRows.sort((a, b) => a.seq - b.seq);
     if (this.statusRows.length > STATUS_KEEP * 1.5)
