@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .messages import Marker, Message, Record, make_message, new_record
+from .messages import Marker, Message, MessageList, Record, make_message, new_record
 from .wire import Frames
 
 __all__ = ["DEFAULT_BUDGET", "Entry", "MessageLog"]
@@ -233,9 +233,11 @@ class MessageLog:
         with self._lock:
             return self._next_seq - 1
 
-    def messages(self) -> list[Message]:
+    def messages(self) -> MessageList:
         """Every message still held, in arrival order (markers left out)."""
-        return [m for m in self.entries_after(-1) if not isinstance(m, Marker)]
+        with self._lock:
+            held = self._entries[self._head :]
+        return MessageList([e for e in held if e is not None and not isinstance(e, Marker)])
 
     def entries_after(
         self, seq: int, limit: int | None = None, *, oldest: bool = False

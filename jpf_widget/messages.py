@@ -15,8 +15,9 @@ parsed the first time they are read. Every message is an instance of the class f
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from sys import intern
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import orjson
 
@@ -35,6 +36,7 @@ __all__ = [
     "KernelInfoReply",
     "Marker",
     "Message",
+    "MessageList",
     "Record",
     "Status",
     "Stream",
@@ -461,6 +463,42 @@ def make_message(record: Record) -> Message:
     if family is None:
         family = _Reply if msg_type.endswith("_reply") else Message
     return family(record)
+
+
+class MessageList(Sequence[Message]):
+    """Messages in capture order, each made a :class:`Message` when it is read: a list of a
+    million held messages costs a pointer per message, not an object. Equal to a list of the
+    same messages."""
+
+    __slots__ = ("_records",)
+
+    def __init__(self, records: list[Record]) -> None:
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> Message: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> MessageList: ...
+
+    def __getitem__(self, index: int | slice) -> Message | MessageList:
+        if isinstance(index, slice):
+            return MessageList(self._records[index])
+        return make_message(self._records[index])
+
+    def __iter__(self) -> Iterator[Message]:
+        return map(make_message, self._records)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, MessageList):
+            return self._records == other._records
+        return isinstance(other, list) and list(self) == other
+
+    def __repr__(self) -> str:
+        return f"<MessageList of {len(self)}>"
 
 
 _COMM_ID = re.compile(rb'^\s*\{\s*"comm_id"\s*:\s*"([^"\\]*)"')

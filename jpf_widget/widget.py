@@ -42,7 +42,7 @@ from .kernels import (
     resolve,
 )
 from .log import DEFAULT_BUDGET, MessageLog
-from .messages import Message
+from .messages import Message, MessageList
 from .remote import RemoteCapture
 from .rows import encode_bodies, row
 from .servers import JupyterServer
@@ -290,8 +290,9 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
     # -- the Python API -------------------------------------------------------------------------
 
     @property
-    def messages(self) -> list[Message]:
-        """Every captured message still held, in arrival order."""
+    def messages(self) -> MessageList:
+        """Every captured message still held, in arrival order (a read-only sequence: each
+        item becomes a Message when read)."""
         return self._log.messages()
 
     def thread(self, msg_id: str, limit: int | None = None) -> list[Message]:

@@ -177,3 +177,36 @@ def test_indexes_stay_right_through_long_eviction() -> None:
         held[0].seq + 1,
         held[0].seq + 2,
     ]
+
+
+def test_messages_is_a_sequence_that_makes_each_message_when_read() -> None:
+    log = MessageLog()
+    for i in range(5):
+        log.add("iopub", frames("stream", f"m{i}", content={"name": "stdout", "text": str(i)}))
+        log.add_marker("gap", "markers are left out")
+    messages = log.messages()
+    assert len(messages) == 5
+    assert isinstance(messages[0], Stream)
+    assert messages[-1].text == "4"
+    assert [m.msg_id for m in messages[1:3]] == ["m1", "m2"]
+    assert [m.msg_id for m in messages] == [f"m{i}" for i in range(5)]
+    assert messages == list(messages)
+    assert messages == log.messages()
+    assert messages != ["m0"]
+    with pytest.raises(IndexError):
+        messages[5]
+    gc.collect()
+    before = len(gc.get_objects())
+    held = MessageLog()
+    for i in range(20):
+        held.add_many(
+            "iopub",
+            [
+                frames("status", f"s{i}-{j}", content={"execution_state": "idle"})
+                for j in range(500)
+            ],
+        )
+    everything = held.messages()
+    gc.collect()
+    assert len(everything) == 10_000
+    assert len(gc.get_objects()) - before < 1000  # one list of records, no object per message
