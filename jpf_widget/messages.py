@@ -1,8 +1,9 @@
 """The message record, and typed views of each message family so code can switch on them.
 
-A :class:`Message` is what capture keeps of one message. ``header`` and ``parent_header`` are
-parsed on arrival; ``metadata`` and ``content`` are kept as the bytes that came off the wire and
-parsed the first time they are read. Every message is an instance of the class for its family::
+A :data:`Record` is what capture keeps of one message: a plain tuple of the fields the log
+indexes and the four JSON frames as the bytes that came off the wire. A :class:`Message` is a
+typed view of a record, made when the message is read; its JSON frames are parsed on each
+access. Every message is an instance of the class for its family::
 
     match msg:
         case Stream(name="stderr"):  print("stderr:", msg.text)
@@ -496,6 +497,8 @@ class MessageList(Sequence[Message]):
         if isinstance(other, MessageList):
             return self._records == other._records
         return isinstance(other, list) and list(self) == other
+
+    __hash__ = None  # type: ignore[assignment]  # unhashable, like the list it stands for
 
     def __repr__(self) -> str:
         return f"<MessageList of {len(self)}>"
