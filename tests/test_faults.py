@@ -335,15 +335,58 @@ def test_fuzzed_frames_never_escape_and_are_all_counted(
     real = [bytes(p) for p in session.serialize(session.msg("stream", content={"text": "t"}))]
     mutated = list(real)
     mutated[min(at, len(mutated) - 1)] = junk
-    info = ConnectionInfo("tcp", "127.0.0.1", 1, 2, 3, 4, 5, "hmac-sha256", KEY)
     log = MessageLog()
-    capture = Capture(info, log)  # never started: no sockets, just the ingest path
-    batch = [parts, [DELIMITER, *parts], mutated, real]
-    frames = [f for f in (capture._verified(raw) for raw in batch) if f is not None]
-    capture._record("iopub", frames)
+    batch = [m for m in (parts, [DELIMITER, *parts], mutated, real) if m]  # 0 frames: no message
+    drained(log, batch)
     stats = log.stats()
     assert stats["captured"] + stats["malformed"] + stats["bad_signature"] == len(batch)
     assert any(m.content == {"text": "t"} for m in log.messages())
+
+
+def drained(log: MessageLog, messages: list[list[bytes]]) -> set[str]:
+    """Put ``messages`` through a capture's ingest path (never started: no kernel, just its
+    drain of a socket), over an inproc pair of sockets; the names of the threads there were
+    before the capture closed."""
+    info = ConnectionInfo("tcp", "127.0.0.1", 1, 2, 3, 4, 5, "hmac-sha256", KEY)
+    capture = Capture(info, log)
+    context = zmq.Context.instance()
+    name = f"inproc://drain-{uuid.uuid4()}"
+    with context.socket(zmq.PAIR) as sender, context.socket(zmq.PAIR) as receiver:
+        receiver.bind(name)
+        sender.connect(name)
+        for message in messages:
+            sender.send_multipart(message)
+        taken = 0
+        while taken < len(messages) and receiver.poll(5000):
+            before = log.stats()
+            capture._drain(receiver, "iopub")
+            after = log.stats()
+            taken += sum(after[k] - before[k] for k in ("captured", "malformed", "bad_signature"))
+    threads = {t.name for t in threading.enumerate()}
+    capture.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("jpf-hash")]
+    return threads
+
+
+def test_big_messages_are_checked_two_at_a_time_and_bad_ones_still_counted() -> None:
+    # content of 256 KB or more is hashed half on a second thread; order and counts must hold
+    session = Session(key=KEY)
+    forged = Session(key=b"not-the-key")
+    messages = []
+    for i in range(12):
+        signer = forged if i in (3, 8) else session
+        pad = "x" * (300_000 if i % 3 else 10)
+        message = signer.msg("stream", content={"name": "stdout", "text": f"{i} {pad}"})
+        messages.append([bytes(p) for p in signer.serialize(message)])
+    log = MessageLog()
+    threads = drained(log, messages)
+    assert any(name.startswith("jpf-hash") for name in threads)
+    stats = log.stats()
+    assert stats["bad_signature"] == 2
+    assert stats["captured"] == 10
+    assert [m.text.split()[0] for m in log.messages()] == [
+        str(i) for i in range(12) if i not in (3, 8)
+    ]
 
 
 def test_deep_and_huge_contents_stay_readable(stand_in: StandInKernel) -> None:
