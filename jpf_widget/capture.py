@@ -34,7 +34,7 @@ from .kernels import ConnectionFileError, ConnectionInfo, read_connection_file
 from .log import MessageLog
 from .messages import COMM_TYPES, Message, comm_id_of, make_message
 from .procs import process_exists
-from .wire import Frames, MalformedMessage, Signer, split_frames
+from .wire import Blob, Frames, MalformedMessage, Signer, split_frames
 
 __all__ = ["STATES", "Capture", "KernelWatch", "LossDetector", "ViewTraffic"]
 
@@ -470,10 +470,11 @@ class Capture(KernelWatch):
                 frame = recv(_NOBLOCK, copy=False)
             except zmq.Again:
                 break
-            raw = [frame.bytes]
+            raw: list[Blob] = [frame.bytes]
             while frame.more:
                 frame = recv(_NOBLOCK, copy=False)
-                raw.append(frame.bytes)
+                # a big part stays in ZeroMQ's buffer rather than being copied to a new one
+                raw.append(frame.bytes if len(frame) < _CHECK_APART else frame.buffer)
             try:
                 frames = split_frames(raw)
             except MalformedMessage:

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, overload
 
 import orjson
 
-from .wire import Frames
+from .wire import Blob, Frames
 
 __all__ = [
     "ClearOutput",
@@ -67,8 +67,8 @@ Record = tuple[
     bytes,  # header, as sent
     bytes,  # parent_header, as sent
     bytes,  # metadata, as sent
-    bytes,  # content, as sent
-    tuple[bytes, ...],  # buffers
+    Blob,  # content, as sent
+    tuple[Blob, ...],  # buffers
     int,  # size on the wire, all frames
 ]
 
@@ -179,7 +179,8 @@ class Message:
         return self._record[8]
 
     @property
-    def buffers(self) -> tuple[bytes, ...]:
+    def buffers(self) -> tuple[Blob, ...]:
+        """The binary buffers; one of 256 KB or more is a memoryview of the received frame."""
         return self._record[13]
 
     @property
@@ -205,7 +206,7 @@ class Message:
     @property
     def content_text(self) -> str:
         """The content frame as sent, as text."""
-        return self._record[12].decode("utf-8", "replace")
+        return str(self._record[12], "utf-8", "replace")
 
     @property
     def content_size(self) -> int:
@@ -508,7 +509,7 @@ _COMM_ID = re.compile(rb'^\s*\{\s*"comm_id"\s*:\s*"([^"\\]*)"')
 COMM_TYPES = frozenset(("comm_open", "comm_msg", "comm_close"))
 
 
-def comm_id_of(content: bytes) -> str:
+def comm_id_of(content: Blob) -> str:
     """The ``comm_id`` of a comm message's content frame.
 
     Senders put ``comm_id`` first, so it is read from the frame's start without parsing what
@@ -516,19 +517,19 @@ def comm_id_of(content: bytes) -> str:
     """
     match = _COMM_ID.match(content, 0, 256)
     if match:
-        return match[1].decode("utf-8", "replace")
+        return str(match[1], "utf-8", "replace")
     value = _lenient_object(content).get("comm_id")
     return value if isinstance(value, str) else ""
 
 
-def _lenient_object(data: bytes) -> dict[str, Any]:
+def _lenient_object(data: Blob) -> dict[str, Any]:
     """Parse a metadata or content frame; what is not a JSON object is kept, not dropped."""
     if not data:
         return {}
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
-        return {"_jpf_unparsed": data[:4096].decode("utf-8", "replace")}
+        return {"_jpf_unparsed": str(data[:4096], "utf-8", "replace")}
     if value is None:  # some kernels send a null parent_header (iopub_welcome)
         return {}
     return value if isinstance(value, dict) else {"_jpf_value": value}

@@ -21,10 +21,14 @@ from typing import Any, NamedTuple
 
 import orjson
 
-__all__ = ["DELIMITER", "Frames", "MalformedMessage", "Signer", "split_frames"]
+__all__ = ["DELIMITER", "Blob", "Frames", "MalformedMessage", "Signer", "split_frames"]
 
 DELIMITER = b"<IDS|MSG>"
 PROTOCOL_VERSION = "5.4"
+
+
+# A frame's bytes: a big content or buffer frame may stay a view of the received ZeroMQ frame.
+Blob = bytes | memoryview
 
 
 class MalformedMessage(ValueError):
@@ -40,12 +44,12 @@ class Frames(NamedTuple):
     header_bytes: bytes
     parent_bytes: bytes
     metadata_bytes: bytes
-    content_bytes: bytes
-    buffers: tuple[bytes, ...]
+    content_bytes: Blob
+    buffers: tuple[Blob, ...]
     size: int
 
 
-def split_frames(frames: list[bytes]) -> Frames:
+def split_frames(frames: list[Blob]) -> Frames:
     """Split raw frames at the delimiter and parse header and parent header.
 
     Raises
@@ -62,7 +66,12 @@ def split_frames(frames: list[bytes]) -> Frames:
             f"{len(frames) - start} frames after the delimiter, need at least 5 "
             "(signature, header, parent_header, metadata, content)"
         )
-    signature, header_bytes, parent_bytes, metadata_bytes, content_bytes = frames[start : start + 5]
+    signature, header_part, parent_part, metadata_part, content_bytes = frames[start : start + 5]
+    # only big parts arrive as views; these four are compared, parsed and kept as bytes
+    signature = signature if type(signature) is bytes else bytes(signature)
+    header_bytes = header_part if type(header_part) is bytes else bytes(header_part)
+    parent_bytes = parent_part if type(parent_part) is bytes else bytes(parent_part)
+    metadata_bytes = metadata_part if type(metadata_part) is bytes else bytes(metadata_part)
     header = _json_object(header_bytes, "header")
     msg_type = header.get("msg_type")
     if not isinstance(msg_type, str) or not msg_type:

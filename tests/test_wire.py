@@ -6,6 +6,7 @@ import orjson
 import pytest
 from jupyter_client.session import Session
 
+from jpf_widget.messages import make_message, new_record
 from jpf_widget.wire import DELIMITER, MalformedMessage, Signer, split_frames
 
 KEY = b"0123-key"
@@ -97,3 +98,27 @@ def test_messages_of_one_request_share_one_copy_of_its_parent_header() -> None:
     assert first.parent_bytes == second.parent_bytes
     assert first.parent_bytes is second.parent_bytes
     assert first.parent_header["msg_id"] == parent["msg_id"]
+
+
+def test_big_parts_may_arrive_as_views_of_the_received_frames() -> None:
+    # capture keeps parts of 256 KB or more as memoryviews of ZeroMQ's frames, not copies
+    session = Session(key=KEY)
+    message = session.msg("comm_msg", content={"comm_id": "C1", "data": {"pad": "x" * 300_000}})
+    message["metadata"] = {"big": "m" * 300_000}
+    raw: list[bytes | memoryview] = [
+        bytes(part) for part in session.serialize(message, ident=[b"topic"])
+    ]
+    raw = [memoryview(part) if len(part) >= 1 << 18 else part for part in raw]
+    raw.append(memoryview(b"\x01" * 300_000))
+    assert isinstance(raw[5], memoryview)  # metadata
+    assert isinstance(raw[6], memoryview)  # content
+    frames = split_frames(raw)
+    assert Signer(KEY).check(frames)
+    assert type(frames.metadata_bytes) is bytes
+    assert frames.size == sum(len(part) for part in raw)
+    received = make_message(new_record(0, "iopub", 0.0, frames))
+    assert received.comm_id == "C1"
+    assert received.content["data"]["pad"] == "x" * 300_000
+    assert received.content_text.startswith('{"comm_id":"C1"')
+    assert received.metadata == {"big": "m" * 300_000}
+    assert received.buffers == (b"\x01" * 300_000,)
