@@ -474,7 +474,8 @@ class Capture(KernelWatch):
             while frame.more:
                 frame = recv(_NOBLOCK, copy=False)
                 # a big part stays in ZeroMQ's buffer rather than being copied to a new one
-                raw.append(frame.bytes if len(frame) < _CHECK_APART else frame.buffer)
+                # (read-only: what the log holds is what was sent)
+                raw.append(frame.bytes if len(frame) < _CHECK_APART else frame.buffer.toreadonly())
             try:
                 frames = split_frames(raw)
             except MalformedMessage:

@@ -377,7 +377,8 @@ def test_big_messages_are_checked_two_at_a_time_and_bad_ones_still_counted() -> 
         signer = forged if i in (3, 8) else session
         pad = "x" * (300_000 if i % 3 else 10)
         message = signer.msg("stream", content={"name": "stdout", "text": f"{i} {pad}"})
-        messages.append([bytes(p) for p in signer.serialize(message)])
+        buffers = [b"\x01" * 300_000] if i == 1 else []  # buffers follow the signed parts
+        messages.append([bytes(p) for p in signer.serialize(message)] + buffers)
     log = MessageLog()
     threads = drained(log, messages)
     assert any(name.startswith("jpf-hash") for name in threads)
@@ -387,6 +388,10 @@ def test_big_messages_are_checked_two_at_a_time_and_bad_ones_still_counted() -> 
     assert [m.text.split()[0] for m in log.messages()] == [
         str(i) for i in range(12) if i not in (3, 8)
     ]
+    (buffer,) = log.messages()[1].buffers  # kept as a view of the frame, which nobody may change
+    assert isinstance(buffer, memoryview)
+    assert buffer.readonly
+    assert buffer == b"\x01" * 300_000
 
 
 def test_deep_and_huge_contents_stay_readable(stand_in: StandInKernel) -> None:
