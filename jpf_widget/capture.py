@@ -32,7 +32,15 @@ from zmq.utils.monitor import recv_monitor_message
 
 from .kernels import ConnectionFileError, ConnectionInfo, read_connection_file
 from .log import MessageLog
-from .messages import COMM_TYPES, Message, comm_id_of, make_message
+from .messages import (
+    COMM_TYPES,
+    MSG_TYPE,
+    PARENT_ID,
+    SESSION,
+    Message,
+    comm_id_of,
+    make_message,
+)
 from .procs import process_exists
 from .wire import Blob, Frames, MalformedMessage, Signer, split_frames
 
@@ -47,7 +55,9 @@ _COUNTER_KEY = re.compile(r"^.+_(?P<pid>\d+)$")  # "{session}_{pid}", before "_{
 # hundred thousand messages (35-180 ms each); with 256, none ran.
 _DRAIN_BATCH = 256
 _DRAIN_BYTES = 32 * 1024 * 1024
-_CHECK_APART = 1 << 18  # messages with content this big are checked two at a time (see below)
+# Parts this big stay views of the received frame, and messages with content this big have
+# their signatures checked two at a time (see _checked_apart)
+_BIG_PART = 1 << 18
 _COALESCE = 0.002  # seconds to let a flood queue up between batches
 _NOBLOCK = int(zmq.NOBLOCK)
 _LIFE_TYPES = frozenset(("kernel_info_reply", "shutdown_reply", "status"))
@@ -475,13 +485,13 @@ class Capture(KernelWatch):
                 frame = recv(_NOBLOCK, copy=False)
                 # a big part stays in ZeroMQ's buffer rather than being copied to a new one
                 # (read-only: what the log holds is what was sent)
-                raw.append(frame.bytes if len(frame) < _CHECK_APART else frame.buffer.toreadonly())
+                raw.append(frame.bytes if len(frame) < _BIG_PART else frame.buffer.toreadonly())
             try:
                 frames = split_frames(raw)
             except MalformedMessage:
                 self.log.count_problem("malformed")
                 continue
-            if len(frames.content_bytes) >= _CHECK_APART:
+            if len(frames.content_bytes) >= _BIG_PART:
                 big.append(len(batch))
             elif not self._signed(check(frames)):
                 continue
@@ -543,7 +553,7 @@ class Capture(KernelWatch):
         session = self.kernel_session
         for record in records:
             # most messages say nothing about the kernel's life: skip the call for them
-            if record[5] != session or record[4] in _LIFE_TYPES:
+            if record[SESSION] != session or record[MSG_TYPE] in _LIFE_TYPES:
                 self._observe(make_message(record))
                 session = self.kernel_session
         if self.state != "connected" and records:
@@ -551,7 +561,7 @@ class Capture(KernelWatch):
         if records:
             self._heard_iopub = self._heard_iopub or channel == "iopub"
             self._last_activity = time.monotonic()
-            self._probe_due = channel == "iopub" and records[-1][6] not in own_requests
+            self._probe_due = channel == "iopub" and records[-1][PARENT_ID] not in own_requests
         if loss.lost != lost:
             self.log.set_problem("lost", loss.lost)
 

@@ -21,7 +21,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .messages import Marker, Message, MessageList, Record, make_message, new_record
+from .messages import (
+    MSG_TYPE,
+    SEQ,
+    Marker,
+    Message,
+    MessageList,
+    Record,
+    make_message,
+    new_record,
+)
 from .wire import Frames
 
 __all__ = ["DEFAULT_BUDGET", "Entry", "MessageLog"]
@@ -133,7 +142,7 @@ class MessageLog:
                     continue
                 entries.append(record)
                 cost += size + ENTRY_OVERHEAD
-                by_id[msg_id] = record[0]  # the record's own int: no new object to hold
+                by_id[msg_id] = record[SEQ]  # the record's own int: no new object to hold
                 type_counts[msg_type] += 1
                 seqs = by_type.get(msg_type)
                 if seqs is None:
@@ -194,8 +203,7 @@ class MessageLog:
             del entries[:head]
             head = 0
         self._head = head
-        if entry is None:
-            return
+        assert entry is not None  # held entries are never None
         if isinstance(entry, Marker):
             self._bytes -= ENTRY_OVERHEAD
             return
@@ -211,15 +219,15 @@ class MessageLog:
         if comm_id:
             self._by_comm.drop_oldest(comm_id)
 
+    def _place(self, seq: int) -> int:
+        """Where the entry with this seq is, or would be, in ``_entries``; under the lock. (Held
+        seqs are contiguous and end at ``_next_seq - 1``.)"""
+        return len(self._entries) - self._next_seq + seq
+
     def _at(self, seq: int) -> _Held | None:
         """The held entry with this seq (None if evicted or not yet recorded); under the lock."""
-        entries, head = self._entries, self._head
-        if head >= len(entries):
-            return None
-        first = entries[head]
-        assert first is not None
-        index = head + seq - _seq_of(first)
-        return entries[index] if head <= index < len(entries) else None
+        place = self._place(seq)
+        return self._entries[place] if self._head <= place < len(self._entries) else None
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -248,13 +256,8 @@ class MessageLog:
 
     def _held_after(self, seq: int, limit: int | None = None, oldest: bool = False) -> list[_Held]:
         with self._lock:
-            entries, head = self._entries, self._head
-            if head >= len(entries):
-                return []
-            first = entries[head]
-            assert first is not None
-            start = head + max(seq + 1 - _seq_of(first), 0)
-            stop = len(entries)
+            entries = self._entries
+            start, stop = max(self._place(seq + 1), self._head), len(entries)
             if limit is not None:
                 if oldest:
                     stop = min(stop, start + limit)
@@ -331,8 +334,8 @@ class MessageLog:
                     if isinstance(held, Marker):
                         cursor = held.seq
                         continue
-                    cursor = held[0]
-                    if msg_type is None or held[4] == msg_type:
+                    cursor = held[SEQ]
+                    if msg_type is None or held[MSG_TYPE] == msg_type:
                         message = make_message(held)
                         if match(message):
                             return message
@@ -340,10 +343,6 @@ class MessageLog:
                 if remaining <= 0:
                     return None
                 self._lock.wait(remaining)
-
-
-def _seq_of(held: _Held) -> int:
-    return held.seq if isinstance(held, Marker) else held[0]
 
 
 def _entry(held: _Held) -> Entry:

@@ -18,13 +18,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from sys import intern
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar, Final, overload
 
 import orjson
 
 from .wire import Blob, Frames
 
 __all__ = [
+    "MSG_TYPE",
+    "PARENT_ID",
+    "SEQ",
+    "SESSION",
     "ClearOutput",
     "CommClose",
     "CommMsg",
@@ -71,6 +75,13 @@ Record = tuple[
     tuple[Blob, ...],  # buffers
     int,  # size on the wire, all frames
 ]
+
+
+# Places in a Record that other modules read directly, on paths where making a view would cost
+SEQ: Final = 0
+MSG_TYPE: Final = 4
+SESSION: Final = 5
+PARENT_ID: Final = 6
 
 
 def new_record(seq: int, channel: str, received: float, frames: Frames) -> Record:
