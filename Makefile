@@ -4,10 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.jpf-installed
 
-.PHONY: demo test lint js-check js-test chromium screenshot benchmarks
+.PHONY: demo test lint js-check js-test c-compiler chromium screenshot benchmarks
 
-# Python environment and the package, installed editable; installing runs the js/ build.
-$(STAMP): pyproject.toml js/package.json js/package-lock.json
+# Python environment and the package, installed editable; installing runs the js/ build and
+# compiles jpf_widget/_signatures.c (hatch_build.py).
+$(STAMP): pyproject.toml hatch_build.py jpf_widget/_signatures.c js/package.json js/package-lock.json | c-compiler
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
@@ -17,6 +18,12 @@ $(STAMP): pyproject.toml js/package.json js/package-lock.json
 jpf_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/build.mjs)
 	cd js && npm run --silent build
 
+# What compiling jpf_widget/_signatures.c needs: a C compiler, Python's and OpenSSL's headers.
+c-compiler:
+	@{ command -v cc >/dev/null && test -f /usr/include/openssl/hmac.h \
+		&& test -f "$$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h"; } \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libssl-dev python3-dev >/dev/null; }
+
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
@@ -25,8 +32,8 @@ demo: jpf_widget/static/widget.js
 		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/demo.ipynb
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check jpf_widget tests benchmarks
-	$(VENV)/bin/ruff format --check jpf_widget tests benchmarks
+	$(VENV)/bin/ruff check jpf_widget tests benchmarks hatch_build.py
+	$(VENV)/bin/ruff format --check jpf_widget tests benchmarks hatch_build.py
 	$(VENV)/bin/mypy
 
 js-check: $(STAMP)

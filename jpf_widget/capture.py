@@ -22,7 +22,7 @@ import re
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +55,8 @@ _COUNTER_KEY = re.compile(r"^.+_(?P<pid>\d+)$")  # "{session}_{pid}", before "_{
 # hundred thousand messages (35-180 ms each); with 256, none ran.
 _DRAIN_BATCH = 256
 _DRAIN_BYTES = 32 * 1024 * 1024
-# Parts this big stay views of the received frame, and messages with content this big have
-# their signatures checked two at a time (see _checked_apart)
+# Parts this big stay views of the received frame; a batch with at least two such
+# messages' worth has its signatures checked half on each thread (see _checked_here)
 _BIG_PART = 1 << 18
 _COALESCE = 0.002  # seconds to let a flood queue up between batches
 _NOBLOCK = int(zmq.NOBLOCK)
@@ -270,6 +270,15 @@ class KernelWatch:
         return restarted
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A full batch taken off a socket, its signatures being checked on the second thread."""
+
+    channel: str
+    batch: list[Frames]
+    checked: Future[bytes]
+
+
 class Capture(KernelWatch):
     """Attach to one kernel and record what it says into ``log``, in a daemon thread.
 
@@ -327,7 +336,8 @@ class Capture(KernelWatch):
         self._probe_due = False
         self._bad_streak = 0
         self._busy_since: float | None = None  # the kernel's last status said busy
-        self._hasher: ThreadPoolExecutor | None = None  # checks big messages on a second core
+        self._hasher: ThreadPoolExecutor | None = None  # checks signatures on a second core
+        self._pending: _Pending | None = None  # a full batch, being checked by the hasher
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -362,6 +372,7 @@ class Capture(KernelWatch):
                 try:
                     self._serve(context, sockets)
                 finally:
+                    self._settle_pending()
                     for sock in sockets.values():
                         sock.close(linger=0)
                 if self._moved_to is not None:
@@ -402,9 +413,11 @@ class Capture(KernelWatch):
         pinged_at = self._ping(sockets["hb"])
         waiting_for_pong = True
         while not self._stop.is_set() and self._moved_to is None:
-            ready = dict(poller.poll(100))
+            ready = dict(poller.poll(0 if self._pending is not None else 100))
             now = time.monotonic()
-            taken = self._drain(sockets["iopub"], "iopub") if sockets["iopub"] in ready else 0
+            # a pending batch is recorded by the next drain, even when nothing more has come
+            drain = sockets["iopub"] in ready or self._pending is not None
+            taken = self._drain(sockets["iopub"], "iopub") if drain else 0
             if 1 < taken < _DRAIN_BATCH:
                 # a flood at the wire's pace: let a few milliseconds' worth queue up, so that
                 # each wakeup (poll, lock, bookkeeping) is paid by dozens of messages rather
@@ -466,11 +479,16 @@ class Capture(KernelWatch):
             self._moved_to = info
 
     def _drain(self, sock: zmq.Socket[bytes], channel: str) -> int:
-        """Take what is queued on ``sock`` (up to a batch) and record it; how many were taken."""
+        """Take what is queued on ``sock`` (up to a batch) and record what passes its checks;
+        how many were taken.
+
+        Signatures are checked a batch at a time in C, with the GIL released. A full batch
+        (a backlog: more is queued) is checked on the second thread and recorded on the next
+        call, after this thread has taken the next batch meanwhile; a batch with big messages
+        is checked half here, half there; any other is checked here and recorded at once.
+        """
         batch: list[Frames] = []
-        big: list[int] = []  # places in batch of messages whose signatures are checked below
         recv = sock.recv
-        check = self._signer.check
         size = 0
         for _ in range(_DRAIN_BATCH):
             # by hand, not recv_multipart: that asks getsockopt(RCVMORE) per part through
@@ -491,38 +509,54 @@ class Capture(KernelWatch):
             except MalformedMessage:
                 self.log.count_problem("malformed")
                 continue
-            if len(frames.content_bytes) >= _BIG_PART:
-                big.append(len(batch))
-            elif not self._signed(check(frames)):
-                continue
             batch.append(frames)
             size += frames.size
             if size > _DRAIN_BYTES:  # big messages: record before holding more of them
                 break
-        if big:
-            batch = self._checked_apart(batch, big)
-        if batch:
-            self._record(channel, batch)
+        before, self._pending = self._pending, None
+        if len(batch) == _DRAIN_BATCH:
+            self._pending = _Pending(
+                channel, batch, self._hashing().submit(self._signer.check_all, batch)
+            )
+        if before is not None:  # recorded first: messages keep the order they came in
+            self._settle(before.channel, before.batch, before.checked.result())
+        if batch and self._pending is None:
+            self._settle(channel, batch, self._checked_here(batch, size))
         return len(batch)
 
-    def _checked_apart(self, batch: list[Frames], big: list[int]) -> list[Frames]:
-        """``batch`` less those of its big messages (at ``big``) whose signature fails. Every
-        other one is checked on a second thread: hashlib lets go of the GIL while it hashes a
-        large buffer, so two cores hash at once (a 1 MB message takes about a millisecond)."""
-        check = self._signer.check
-        theirs = None
-        if len(big) > 1:
-            if self._hasher is None:
-                self._hasher = ThreadPoolExecutor(1, thread_name_prefix="jpf-hash")
-            theirs = self._hasher.submit(lambda: [check(batch[i]) for i in big[1::2]])
-        mine = [check(batch[i]) for i in big[::2]]
-        good = dict(zip(big[::2], mine, strict=True))
-        if theirs is not None:
-            good.update(zip(big[1::2], theirs.result(), strict=True))
-        bad = {i for i in big if not self._signed(good[i])}
-        return [frames for i, frames in enumerate(batch) if i not in bad] if bad else batch
+    def _checked_here(self, batch: list[Frames], size: int) -> bytes:
+        """Check ``batch`` now; half on the second thread when it is mostly big messages, whose
+        hashing takes longer than handing them over (a 1 MB message: about a millisecond)."""
+        check = self._signer.check_all
+        if size < 2 * _BIG_PART:
+            return check(batch)
+        theirs = self._hashing().submit(check, batch[1::2])
+        good = bytearray(len(batch))
+        good[::2] = check(batch[::2])
+        good[1::2] = theirs.result()
+        return bytes(good)
 
-    def _signed(self, good: bool) -> bool:
+    def _hashing(self) -> ThreadPoolExecutor:
+        if self._hasher is None:
+            self._hasher = ThreadPoolExecutor(1, thread_name_prefix="jpf-hash")
+        return self._hasher
+
+    def _settle(self, channel: str, batch: list[Frames], good: bytes) -> None:
+        """Record the messages of ``batch`` whose signature is good, count the others."""
+        if good.count(1) != len(good):
+            batch = [frames for ok, frames in zip(good, batch, strict=True) if self._signed(ok)]
+        elif self._bad_streak:
+            self._signed(True)
+        if batch:
+            self._record(channel, batch)
+
+    def _settle_pending(self) -> None:
+        """Record the batch still being checked, if there is one."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._settle(pending.channel, pending.batch, pending.checked.result())
+
+    def _signed(self, good: bool | int) -> bool:
         """Count a message's signature check; a run of failures says the key looks wrong."""
         if good:
             if self._bad_streak:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -357,7 +358,8 @@ def drained(log: MessageLog, messages: list[list[bytes]]) -> set[str]:
         for message in messages:
             sender.send_multipart(message)
         taken = 0
-        while taken < len(messages) and receiver.poll(5000):
+        # a full batch is recorded by the next drain, which need not wait for more to come
+        while taken < len(messages) and (capture._pending is not None or receiver.poll(5000)):
             before = log.stats()
             capture._drain(receiver, "iopub")
             after = log.stats()
@@ -366,6 +368,29 @@ def drained(log: MessageLog, messages: list[list[bytes]]) -> set[str]:
     capture.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("jpf-hash")]
     return threads
+
+
+def test_backlogs_are_checked_a_batch_ahead_in_order_and_bad_ones_still_counted() -> None:
+    # a full batch (256) is checked on the second thread while the one before is recorded;
+    # forged messages sit on both sides of batch boundaries
+    session = Session(key=KEY)
+    forged = Session(key=b"not-the-key")
+    bad = {0, 255, 256, 511, 512, 700}
+    messages = [
+        [
+            bytes(p)
+            for p in (forged if i in bad else session).serialize(
+                session.msg("stream", content={"name": "stdout", "text": str(i)})
+            )
+        ]
+        for i in range(768 + 40)
+    ]
+    log = MessageLog()
+    threads = drained(log, messages)
+    assert any(name.startswith("jpf-hash") for name in threads)
+    stats = log.stats()
+    assert stats["bad_signature"] == len(bad)
+    assert [m.text for m in log.messages()] == [str(i) for i in range(808) if i not in bad]
 
 
 def test_big_messages_are_checked_two_at_a_time_and_bad_ones_still_counted() -> None:
@@ -416,3 +441,57 @@ def test_deep_and_huge_contents_stay_readable(stand_in: StandInKernel) -> None:
         assert bodies[0]["content"]["_jpf_unparsed"] == medium.decode()
         assert bodies[1]["content"] == {"execution_state": "starting"}
         assert len(bodies) == 3
+
+
+def test_a_backlog_of_exactly_one_batch_is_recorded_with_nothing_after_it(
+    stand_in: StandInKernel,
+) -> None:
+    # A full batch (256) is checked on the second thread and recorded on the capture loop's
+    # next pass. When nothing more arrives, that pass must still come, at once.
+    with Monitor(stand_in.kernel_id) as monitor:
+        stand_in.subscribed(monitor)
+        capture = monitor._capture
+        assert isinstance(capture, Capture)
+        witness = stand_in.context.socket(zmq.SUB)  # hears what the monitor's socket hears
+        witness.setsockopt(zmq.SUBSCRIBE, b"")
+        witness.connect(stand_in.iopub.getsockopt(zmq.LAST_ENDPOINT).decode())
+        fences = 0
+
+        def fenced() -> bool:  # publish until the witness hears one
+            nonlocal fences
+            stand_in.publish(stand_in.signed("stream", {"name": "stdout", "text": "fence"}))
+            fences += 1
+            return witness.poll(50)
+
+        def fences_recorded() -> int:
+            return sum(1 for m in monitor.messages if m.content.get("text") == "fence")
+
+        wait_until(fenced, 10, "the witness to subscribe")
+        wait_until(lambda: fences_recorded() == fences, 10, "the monitor to record every fence")
+        before = monitor.stats["captured"]
+        with monitor._log._lock:  # the capture thread stops in its next record...
+            stand_in.publish(stand_in.signed("stream", {"name": "stdout", "text": "blocker"}))
+            wait_until(lambda: in_function(capture._thread, "add_many"), 10, "capture to wait")
+            while b'"blocker"' not in witness.recv_multipart()[-1]:
+                pass  # the fences
+            for i in range(256):  # ...while exactly one batch queues up behind it
+                stand_in.publish(stand_in.signed("stream", {"name": "stdout", "text": str(i)}))
+            for _ in range(256):
+                assert witness.poll(10_000), "the stand-in's messages never arrived"
+                witness.recv_multipart()
+        witness.close(linger=0)
+        wait_until(lambda: monitor.stats["captured"] == before + 257, 10, "all 257 recorded")
+        names = {t.name for t in threading.enumerate()}
+        assert any(name.startswith("jpf-hash") for name in names), "not taken as one batch"
+        texts = [m.text for m in monitor.messages[-256:]]
+        assert texts == [str(i) for i in range(256)]
+
+
+def in_function(thread: threading.Thread, name: str) -> bool:
+    """Whether ``thread`` is running ``name`` right now."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    while frame is not None:
+        if frame.f_code.co_name == name:
+            return True
+        frame = frame.f_back
+    return False

@@ -84,6 +84,7 @@ def test_missing_path_is_a_connection_file_error(tmp_path: Path) -> None:
         ({"ip": "127.0.0.1"}, "lacks shell_port, iopub_port"),
         ({**GOOD, "signature_scheme": "md5-rot13"}, "unknown signature_scheme"),
         ({**GOOD, "signature_scheme": "hmac-nosuchhash"}, "unknown signature_scheme"),
+        ({**GOOD, "signature_scheme": "hmac-shake_128"}, "unknown signature_scheme"),
         ({**GOOD, "iopub_port": "x"}, "iopub_port is 'x', not a port"),
         ({**GOOD, "transport": "udp"}, "transport 'udp' is not supported"),
         ({**GOOD, "key": 5}, "key is not a string"),

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jupyter_client.session import Session
 
+from jpf_widget import _signatures
 from jpf_widget.messages import make_message, new_record
 from jpf_widget.wire import DELIMITER, MalformedMessage, Signer, split_frames
 
@@ -122,3 +125,50 @@ def test_big_parts_may_arrive_as_views_of_the_received_frames() -> None:
     assert received.content_text.startswith('{"comm_id":"C1"')
     assert received.metadata == {"big": "m" * 300_000}
     assert received.buffers == (b"\x01" * 300_000,)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    scheme=st.sampled_from(
+        ["hmac-sha256", "hmac-sha512", "hmac-md5", "hmac-sha3_256", "hmac-blake2b"]
+    ),
+    key=st.binary(min_size=1, max_size=200),
+    text=st.text(max_size=3000),
+    metadata=st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+)
+def test_compiled_check_agrees_with_jupyter_client(
+    scheme: str, key: bytes, text: str, metadata: dict[str, int]
+) -> None:
+    # the C checker against Session's own signatures, with digests named as hashlib names them
+    session = Session(key=key, signature_scheme=scheme)
+    message = session.msg("stream", content={"name": "stdout", "text": text})
+    message["metadata"] = metadata
+    frames = split_frames([bytes(p) for p in session.serialize(message)])
+    digest = scheme.removeprefix("hmac-")
+    assert Signer(key, digest).check_all([frames, frames]) == b"\x01\x01"
+    assert Signer(key + b"!", digest).check_all([frames]) == b"\x00"
+
+
+def test_compiled_check_flags_each_bad_message_of_a_batch() -> None:
+    session = Session(key=KEY)
+    good = split_frames(serialized(session))
+    tampered = good._replace(content_bytes=b'{"name": "stdout", "text": "evil"}')
+    batch = [
+        good,
+        tampered,
+        good._replace(signature=good.signature.upper()),  # hex is compared as sent
+        good._replace(signature=good.signature[:-2]),
+        good._replace(signature=b""),
+        good._replace(content_bytes=memoryview(good.content_bytes)),  # a view checks the same
+    ]
+    assert Signer(KEY).check_all(batch) == bytes([1, 0, 0, 0, 0, 1])
+    assert Signer(KEY).check_all([]) == b""
+    assert Signer(b"").check_all(batch) == b"\x01" * len(batch)  # unsigned: all good
+
+
+def test_compiled_check_refuses_what_it_cannot_check() -> None:
+    frames = split_frames(serialized(Session(key=KEY)))
+    with pytest.raises(ValueError, match="OpenSSL has no digest 'sha999'"):
+        _signatures.check_all(KEY, "sha999", [frames])
+    with pytest.raises(TypeError, match=r"batch\[1\] is a str, not a wire.Frames"):
+        Signer(KEY).check_all([frames, "frames"])  # type: ignore[list-item]
