@@ -7,8 +7,8 @@ STAMP := $(VENV)/.jpf-installed
 .PHONY: demo test lint js-check js-test c-compiler chromium screenshot benchmarks
 
 # Python environment and the package, installed editable; installing runs the js/ build and
-# compiles jpf_widget/_signatures.c (hatch_build.py).
-$(STAMP): pyproject.toml hatch_build.py jpf_widget/_signatures.c js/package.json js/package-lock.json | c-compiler
+# compiles jpf_widget/_wire.c (hatch_build.py).
+$(STAMP): pyproject.toml hatch_build.py jpf_widget/_wire.c js/package.json js/package-lock.json | c-compiler
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml hatch_build.py jpf_widget/_signatures.c js/package.json
 jpf_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/build.mjs)
 	cd js && npm run --silent build
 
-# What compiling jpf_widget/_signatures.c needs: a C compiler, Python's and OpenSSL's headers.
+# What compiling jpf_widget/_wire.c needs: a C compiler, Python's and OpenSSL's headers.
 c-compiler:
 	@{ command -v cc >/dev/null && test -f /usr/include/openssl/hmac.h \
 		&& test -f "$$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h"; } \

@@ -1,4 +1,4 @@
-"""Compiles jpf_widget's one C module, ``jpf_widget/_signatures.c``, whenever a wheel is built
+"""Compiles jpf_widget's one C module, ``jpf_widget/_wire.c``, whenever a wheel is built
 (``pip install .`` and ``pip install -e .`` both build one).
 
 It needs a C compiler, Python's headers and OpenSSL's (Debian: ``apt install gcc libssl-dev``).
@@ -21,8 +21,8 @@ class SignaturesBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel":
             return
-        source = Path(self.root, "jpf_widget", "_signatures.c")
-        target = source.with_name("_signatures" + sysconfig.get_config_var("EXT_SUFFIX"))
+        source = Path(self.root, "jpf_widget", "_wire.c")
+        target = source.with_name("_wire" + sysconfig.get_config_var("EXT_SUFFIX"))
         command = [
             *shlex.split(sysconfig.get_config_var("CC") or "cc"),
             "-O2",

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jupyter_client.session import Session
 
-from jpf_widget import _signatures
+from jpf_widget import _wire
 from jpf_widget.messages import make_message, new_record
 from jpf_widget.wire import DELIMITER, MalformedMessage, Signer, split_frames
 
@@ -169,6 +169,6 @@ def test_compiled_check_flags_each_bad_message_of_a_batch() -> None:
 def test_compiled_check_refuses_what_it_cannot_check() -> None:
     frames = split_frames(serialized(Session(key=KEY)))
     with pytest.raises(ValueError, match="OpenSSL has no digest 'sha999'"):
-        _signatures.check_all(KEY, "sha999", [frames])
+        _wire.check_all(KEY, "sha999", [frames])
     with pytest.raises(TypeError, match=r"batch\[1\] is a str, not a wire.Frames"):
         Signer(KEY).check_all([frames, "frames"])  # type: ignore[list-item]
