@@ -513,20 +513,19 @@ class Capture(KernelWatch):
             size += frames.size
             if size > _DRAIN_BYTES:  # big messages: record before holding more of them
                 break
-        before, self._pending = self._pending, None
+        ahead = None
         if len(batch) == _DRAIN_BATCH:
-            self._pending = _Pending(
-                channel, batch, self._hashing().submit(self._signer.check_all, batch)
-            )
-        if before is not None:  # recorded first: messages keep the order they came in
-            self._settle(before.channel, before.batch, before.checked.result())
-        if batch and self._pending is None:
+            ahead = _Pending(channel, batch, self._hashing().submit(self._signer.check_all, batch))
+        self._settle_pending()  # first: messages keep the order they came in
+        self._pending = ahead
+        if batch and ahead is None:
             self._settle(channel, batch, self._checked_here(batch, size))
         return len(batch)
 
     def _checked_here(self, batch: list[Frames], size: int) -> bytes:
-        """Check ``batch`` now; half on the second thread when it is mostly big messages, whose
-        hashing takes longer than handing them over (a 1 MB message: about a millisecond)."""
+        """Check ``batch`` now; half on the second thread when it holds so many bytes (two big
+        parts' worth) that hashing them takes longer than handing half over (a 1 MB message
+        takes about a millisecond)."""
         check = self._signer.check_all
         if size < 2 * _BIG_PART:
             return check(batch)
