@@ -272,7 +272,11 @@ def test_demo_notebook_in_jupyterlab(lab_server: Server, front: Front, screensho
     last = max(code.values())
     expect(cell_output(page, last)).to_contain_text("second kernel alive: False")
     expect(view).to_have_attribute("data-status", "dead")
-    expect(view.locator("[data-role=status-detail]")).to_contain_text("exited")
+    # km.shutdown_kernel(now=True) kills the process, then removes the connection file: the
+    # monitor names whichever it saw first (both say why the kernel is gone)
+    expect(view.locator("[data-role=status-detail]")).to_contain_text(
+        re.compile(r"process \d+ has exited|connection file .* was removed")
+    )
     view.scroll_into_view_if_needed()
     expect(cell_output(page, index("stats = m.stats"))).to_contain_text("captured")
     shoot(page, screenshots, "demo-2-done")
