@@ -6,8 +6,9 @@
  *
  *     split(frames: list[Blob]) -> Frames
  *
- * wire.split_frames (see its docstring). The JSON is parsed by orjson and the errors come from
- * wire.py's own helpers, which ``configure`` hands over when wire.py is imported.
+ * wire.split_frames (see the comment above it in wire.py). The JSON is parsed by orjson and the
+ * errors come from wire.py's own helpers, which ``configure`` hands over when wire.py is
+ * imported.
  *
  *     check_all(key: bytes, digest: str, batch: list[Frames]) -> bytes
  *
