@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 from jupyter_client.blocking.client import BlockingKernelClient
 from playwright.sync_api import Browser, sync_playwright
 
@@ -199,6 +200,63 @@ def server_config(base: Path, limit: bool) -> None:
     (config / "jupyter_server_config.json").write_text(json.dumps(settings))
 
 
+# --------------------------------------------------------------------------- where the time goes
+
+
+def cpu_by_role(target: Target) -> dict[str, float]:
+    """CPU seconds used so far by each process on this machine, grouped by its part in the run:
+    the Jupyter server, the target kernel, the monitoring kernel, Chromium's renderers, the rest
+    of Chromium, and everything else (this process included)."""
+    totals: dict[str, float] = {}
+    for proc in psutil.process_iter(["cmdline", "cpu_times"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        times = proc.info["cpu_times"]
+        if times is None:
+            continue
+        if "ipykernel_launcher" in cmd:
+            role = "target kernel" if target.kernel_id in cmd else "monitoring kernel"
+        elif "jupyterlab" in cmd or "jupyter-lab" in cmd:
+            role = "Jupyter server"
+        elif "chromium" in cmd:
+            role = "Chromium renderers" if "--type=renderer" in cmd else "Chromium, other"
+        else:
+            role = "other"
+        totals[role] = totals.get(role, 0.0) + times.user + times.system
+    return totals
+
+
+def long_tasks_cpu(trace: bytes, over_ms: float = 50) -> list[tuple[float, float]]:
+    """From a Chromium trace (categories ``toplevel`` and ``blink.user_timing``): the busiest
+    renderer main thread's tasks longer than ``over_ms`` between the page's marks
+    ``jpf-live-start`` and ``jpf-live-end``, each as (wall ms, that thread's own CPU ms). The gap
+    between the two is time the thread was ready to run but had no core."""
+    data = json.loads(trace)
+    events = data["traceEvents"] if isinstance(data, dict) else data
+    marks = {e["name"]: e["ts"] for e in events if e.get("name", "").startswith("jpf-live-")}
+    start, end = marks.get("jpf-live-start", 0), marks.get("jpf-live-end", float("inf"))
+    mains = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("ph") == "M"
+        and e.get("name") == "thread_name"
+        and e.get("args", {}).get("name") == "CrRendererMain"
+    }
+    tasks: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for e in events:
+        key = (e.get("pid"), e.get("tid"))
+        if (
+            key in mains
+            and e.get("ph") == "X"
+            and e.get("name") == "ThreadControllerImpl::RunTask"
+            and start <= e["ts"] <= end
+        ):
+            tasks.setdefault(key, []).append((e.get("dur", 0) / 1000, e.get("tdur", 0) / 1000))
+    if not tasks:
+        return []
+    busiest = max(tasks.values(), key=lambda ts: sum(w for w, _ in ts))
+    return [(wall, cpu) for wall, cpu in busiest if wall > over_ms]
+
+
 # ------------------------------------------------------------------------------- jpf_widget
 
 
@@ -351,11 +409,21 @@ def jpf_items_5(mon: MonitorPage, rows: list[dict[str, Any]], server: str) -> No
 
     # -- 5c: live stream
     say(f"5c: live stream {LIVE_RATE}/s for {LIVE_SECONDS} s")
+    browser = mon.page.context.browser
+    assert browser is not None
+    # A trace of top-level tasks only (cheap), to tell a task's own work from waiting for a core.
+    browser.start_tracing(page=mon.page, categories=["toplevel", "blink.user_timing"])
+    cpu0, wall0 = cpu_by_role(mon.target), time.monotonic()
     p0 = mon.ev("(d) => __jpf.armLive(d)", (LIVE_SECONDS + 3) * 1000)
     msg_id = mon.target.execute(LIVE_CODE.format(rate=LIVE_RATE, total=LIVE_RATE * LIVE_SECONDS))
     mon.target.wait(msg_id, LIVE_SECONDS + 60)
     elapsed = float(mon.target.expression("live_elapsed"))
     live = mon.ev("() => window.__jpfLive")
+    cpu1, wall = cpu_by_role(mon.target), time.monotonic() - wall0
+    traced = long_tasks_cpu(browser.stop_tracing())
+    used = {role: cpu1[role] - cpu0.get(role, 0.0) for role in cpu1}
+    busy = sum(used.values()) / (wall * (psutil.cpu_count() or 1))
+    by_role = ", ".join(f"{role} {s:.1f}" for role, s in sorted(used.items(), key=lambda x: -x[1]))
     tasks = mon.ev("([a, b]) => __jpf.longTasks(a, b)", [p0, live["p1"]])
     lat = live["lat"]
     sent = LIVE_RATE * LIVE_SECONDS
@@ -382,6 +450,22 @@ def jpf_items_5(mon: MonitorPage, rows: list[dict[str, Any]], server: str) -> No
             "5c",
             "jpf_widget",
             server,
+            "tasks > 50 ms in a trace: wall / the main thread's own CPU, ms",
+            "; ".join(f"{w:.0f} / {c:.0f}" for w, c in traced) or "none",
+            "",
+        ),
+        row(
+            "5c",
+            "jpf_widget",
+            server,
+            "CPU seconds used meanwhile, by process (all cores busy)",
+            f"{by_role} ({busy:.0%} over {wall:.0f} s)",
+            "",
+        ),
+        row(
+            "5c",
+            "jpf_widget",
+            server,
             "newest row on screen: age when it appears, p50 / p95 / max",
             f"{pct(lat, 0.5):.0f} / {pct(lat, 0.95):.0f} / {max(lat, default=float('nan')):.0f} ms"
             f" ({len(lat)} samples)",
@@ -391,8 +475,8 @@ def jpf_items_5(mon: MonitorPage, rows: list[dict[str, Any]], server: str) -> No
             "5c",
             "jpf_widget",
             server,
-            "frames / longest gap between frames",
-            f"{live['frames']} / {live['maxGap']:.0f} ms",
+            "list updates seen (each sampled at its next frame)",
+            f"{live['updates']:,}",
             "",
         ),
         row(

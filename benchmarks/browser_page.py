@@ -93,30 +93,40 @@ PAGE_JS = r"""
     });
     return p0;
   };
-  // Every frame for durationMs: when the newest visible row is a new one, its age
-  // (Date.now() - the kernel's send time in its data).
+  // For durationMs: each time the list's DOM changes, at the next frame, when the newest
+  // visible row is a new one, its age (Date.now() - the kernel's send time in its data). Driven
+  // by the list's mutations, not by a requestAnimationFrame loop: a loop of its own would make
+  // the page render 60 frames a second and read the layout in each, work the view does not do
+  // (in a trace of 5c it was most of the main thread's busy time).
   J.armLive = (durationMs) => {
     const p0 = performance.now();
+    performance.mark("jpf-live-start"); // for a trace of the same window
     window.__jpfLive = new Promise((resolve) => {
       const lat = [];
       let lastI = -1;
-      let frames = 0;
-      let maxGap = 0;
-      let prev = p0;
-      const tick = () => {
-        const now = performance.now();
-        frames++;
-        maxGap = Math.max(maxGap, now - prev);
-        prev = now;
+      let updates = 0;
+      let pending = false;
+      const sample = () => {
+        pending = false;
+        updates++;
         const n = J.newest();
         if (n && n.i > lastI && Number.isFinite(n.t)) {
           lat.push(Date.now() - n.t);
           lastI = n.i;
         }
-        if (now - p0 < durationMs) requestAnimationFrame(tick);
-        else resolve({ lat, frames, maxGap, p0, p1: now, lastI, captured: J.counter("captured") });
       };
-      requestAnimationFrame(tick);
+      const mo = new MutationObserver(() => {
+        if (pending) return;
+        pending = true;
+        requestAnimationFrame(sample);
+      });
+      mo.observe(list(), { childList: true, subtree: true, characterData: true });
+      setTimeout(() => {
+        mo.disconnect();
+        const p1 = performance.now();
+        performance.mark("jpf-live-end");
+        resolve({ lat, updates, p0, p1, lastI, captured: J.counter("captured") });
+      }, durationMs);
     });
     return p0;
   };
