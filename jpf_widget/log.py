@@ -265,6 +265,13 @@ class MessageLog:
                     start = max(start, stop - limit)
             return entries[start:stop]  # type: ignore[return-value]  # held: never None
 
+    def entries_before(self, seq: int, limit: int) -> list[Entry]:
+        """The (at most ``limit``) held messages and markers just below ``seq``, in order."""
+        with self._lock:
+            stop = min(max(self._place(seq), self._head), len(self._entries))
+            held: list[_Held] = self._entries[max(self._head, stop - limit) : stop]  # type: ignore[assignment]  # held: never None
+        return [_entry(h) for h in held]
+
     def by_seq(self, seqs: Iterable[int]) -> list[Entry]:
         """The entries with these seqs that are still held."""
         with self._lock:

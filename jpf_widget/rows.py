@@ -1,6 +1,7 @@
 """What the view is sent about each log entry: a small Row for the list, a Body on demand.
 
-Both are plain JSON-able dicts; their fields are the contract in ``js/README.md``::
+Both are plain JSON-able dicts; their fields are the contract in ``js/README.md``. The view
+holds only the newest rows; :func:`row_filter` picks older ones for it by the view's filters::
 
     Row:  {"seq": 17, "msg_id": "…", "msg_type": "stream", "channel": "iopub", "t": 1764…4,
            "date": "…", "session": "…", "parent_id": "…", "parent_type": "execute_request",
@@ -12,7 +13,7 @@ Both are plain JSON-able dicts; their fields are the contract in ``js/README.md`
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container, Mapping
 from typing import Any
 
 import orjson
@@ -20,7 +21,7 @@ import orjson
 from .log import Entry
 from .messages import DisplayData, ExecuteInput, Marker, Message, Status
 
-__all__ = ["BODY_LIMIT", "body", "encode_bodies", "row"]
+__all__ = ["BODY_LIMIT", "body", "encode_bodies", "row", "row_filter"]
 
 BODY_LIMIT = 4 * 1024 * 1024
 _CODE_LIMIT = 2000
@@ -60,6 +61,52 @@ def row(entry: Entry, own_requests: Container[str] = ()) -> dict[str, Any]:
         "own": entry.parent_id in own_requests,
         "code": entry.code[:_CODE_LIMIT] if isinstance(entry, ExecuteInput) else "",
     }
+
+
+def row_filter(
+    filters: Mapping[str, Any], own_requests: Container[str] = ()
+) -> Callable[[Entry], bool]:
+    """Which entries the view's list shows, with the view's filters: the same rules as
+    ``makePredicate`` in ``js/src/filter.ts``, for the rows the view asks for by scrolling up.
+
+    ``filters``: ``{"types": [...], "channels": [...], "text": "", "show_status": false,
+    "cleared_seq": -1, "show_own": false}`` (missing keys: no filter). Entries up to
+    ``cleared_seq`` are hidden; markers follow only the channel filter (theirs is ``monitor``);
+    ``status`` only with ``show_status`` or chosen as a type; replies to the monitor's own
+    requests only with ``show_own``; the text matches summary, msg_type, msg_id and comm_id,
+    ignoring case.
+    """
+    types = frozenset(_strings(filters.get("types")))
+    channels = frozenset(_strings(filters.get("channels")))
+    text = str(filters.get("text") or "").strip().lower()
+    show_status = filters.get("show_status") is True or "status" in types
+    show_own = filters.get("show_own") is True
+    cleared = filters.get("cleared_seq")
+    cleared = cleared if isinstance(cleared, int) else -1
+
+    def keep(entry: Entry) -> bool:
+        if entry.seq <= cleared:
+            return False
+        if isinstance(entry, Marker):
+            return not channels or "monitor" in channels
+        if not show_own and entry.parent_id in own_requests:
+            return False
+        if channels and entry.channel not in channels:
+            return False
+        if entry.msg_type == "status" and not show_status:
+            return False
+        if types and entry.msg_type not in types:
+            return False
+        if text:
+            fields = (entry.summary, entry.msg_type, entry.msg_id, entry.comm_id)
+            return any(text in field.lower() for field in fields)
+        return True
+
+    return keep
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def body(message: Message) -> dict[str, Any]:

@@ -9,6 +9,14 @@ capture's state into traits and, once a view has asked for history, sends the ne
     Python -> view   {"kind": "history", "id": 3, "total": 120}  buffers: [JSON array of Row]
     view -> Python   {"kind": "bodies", "id": 4, "seqs": [17, 18]}
     Python -> view   {"kind": "bodies", "id": 4}                 buffers: [JSON array of Body]
+    view -> Python   {"kind": "older", "id": 5, "before": 9000, "above": -1, "filters": {…}}
+    Python -> view   {"kind": "older", "id": 5, "next": 8120, "done": false}
+                                                                 buffers: [JSON array of Row]
+
+A view holds the newest ``window_rows`` rows. Older ones it asks for as its list is scrolled up:
+``older`` answers with the rows below ``before`` (and above ``above``) that pass the view's
+filters (:func:`~jpf_widget.rows.row_filter`), at most a page of them, in order; ``next`` is
+where the search stopped (ask again below it) and ``done`` says nothing older is held.
 
 The whole contract (traits, Row, Body, DOM hooks) is in ``js/README.md``. The connection key
 stays in the capture's signer: no trait, message or repr carries it.
@@ -41,17 +49,23 @@ from .kernels import (
     list_kernels,
     resolve,
 )
-from .log import DEFAULT_BUDGET, MessageLog
+from .log import DEFAULT_BUDGET, Entry, MessageLog
 from .messages import Message, MessageList
 from .remote import RemoteCapture
-from .rows import encode_bodies, row
+from .rows import encode_bodies, row, row_filter
 from .servers import JupyterServer
 
-__all__ = ["HISTORY_LIMIT", "Monitor"]
+__all__ = ["WINDOW_ROWS", "Monitor"]
 
 log = logging.getLogger("jpf_widget")
 
-HISTORY_LIMIT = 100_000
+# The rows a view holds (a few MB of the browser's heap). More made every full collection of
+# the page's heap longer: in the browser benchmark, 100,000 rows held gave a task over 50 ms in
+# half the live streams, 10,000 in one of ten.
+WINDOW_ROWS = 10_000
+OLDER_ROWS = 500  # a page of older rows
+_OLDER_CHUNK = 2000  # entries read from the log at a time while looking for older rows
+_OLDER_SECONDS = 0.05  # the longest one search for older rows runs before it answers
 FLUSH_INTERVAL = 0.05
 _ROWS_PER_SEND = 5000  # keeps one comm message to a few MB; the next tick sends the rest
 _NOT_ATTACHED = "no kernel chosen: pick one, or call m.attach(target)"
@@ -138,6 +152,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
     show_status = traitlets.Bool(False).tag(sync=True)
     paused = traitlets.Bool(False).tag(sync=True)
     cleared_seq = traitlets.Int(-1).tag(sync=True)
+    window_rows = traitlets.Int(WINDOW_ROWS).tag(sync=True)
     kernels = traitlets.List(traitlets.Dict()).tag(sync=True)
     kernels_error = traitlets.Unicode("").tag(sync=True)
 
@@ -477,6 +492,35 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
             self.send({"kind": "rows"}, [orjson.dumps([row(e, own) for e in entries])])
             self._sent_seq = entries[-1].seq
 
+    def _send_older(self, request_id: object, content: dict[str, Any]) -> None:
+        """Answer an ``older`` request: the rows below ``before`` that pass the view's filters,
+        newest first until a page is found, the log's oldest is reached, or time is up."""
+        before, above = content.get("before"), content.get("above", -1)
+        if not isinstance(before, int) or not isinstance(above, int):
+            raise TypeError("an older request needs integer 'before' and 'above'")
+        filters = content.get("filters")
+        keep = row_filter(filters if isinstance(filters, dict) else {}, self._own_requests())
+        found: list[Entry] = []
+        cursor, done = before, False
+        deadline = time.monotonic() + _OLDER_SECONDS
+        while len(found) < OLDER_ROWS and not done and time.monotonic() < deadline:
+            chunk = self._log.entries_before(cursor, _OLDER_CHUNK)
+            done = len(chunk) < _OLDER_CHUNK
+            for entry in reversed(chunk):
+                if entry.seq <= above:
+                    done = True
+                    break
+                cursor = entry.seq
+                if keep(entry):
+                    found.append(entry)
+                    if len(found) == OLDER_ROWS:
+                        break
+        done = done and len(found) < OLDER_ROWS
+        own = self._own_requests()
+        rows = orjson.dumps([row(e, own) for e in reversed(found)])
+        answer = {"kind": "older", "id": request_id, "next": cursor, "done": done}
+        self.send(answer, [rows])
+
     def _own_requests(self) -> set[str]:
         return self._capture.own_requests if self._capture is not None else set()
 
@@ -499,7 +543,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         if kind == "history":  # sent by every view as it renders
             self._hidden_since = None
             with self._send_lock:
-                entries = self._log.entries_after(-1, HISTORY_LIMIT)
+                entries = self._log.entries_after(-1, max(1, self.window_rows))
                 own = self._own_requests()
                 rows = orjson.dumps([row(e, own) for e in entries])
                 self.send({"kind": "history", "id": request_id, "total": len(entries)}, [rows])
@@ -510,6 +554,8 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
             seqs = [s for s in content.get("seqs", []) if isinstance(s, int)]
             messages = [e for e in self._log.by_seq(seqs) if isinstance(e, Message)]
             self.send({"kind": "bodies", "id": request_id}, [encode_bodies(messages)])
+        elif kind == "older":
+            self._send_older(request_id, content)
         elif kind == "refresh":
             self.refresh_kernels()
             self.send({"kind": "refreshed", "id": request_id})

@@ -63,6 +63,12 @@ def test_budget_evicts_oldest_and_counts() -> None:
     assert log.get("m00") is None
     assert [m.msg_id for m in log.thread("p")] == [f"m{i:02d}" for i in range(15, 25)]
     assert [e.seq for e in log.by_seq([0, 14, 15, 24, 99])] == [15, 24]
+    # what a view scrolling up is given: only held entries, the nearest first in line
+    assert [e.seq for e in log.entries_before(20, 3)] == [17, 18, 19]
+    assert [e.seq for e in log.entries_before(18, 100)] == [15, 16, 17]
+    assert [e.seq for e in log.entries_before(99, 2)] == [23, 24]
+    assert log.entries_before(15, 5) == []
+    assert log.entries_before(3, 5) == []
 
 
 def test_markers_are_in_order_but_not_messages() -> None:

@@ -156,3 +156,81 @@ def test_the_key_never_leaves_python(
         assert key not in repr(monitor._capture.info)  # type: ignore[union-attr]
         assert all(key not in repr(m) for m in monitor.messages)
     assert key not in caplog.text
+
+
+COMM_FLOOD = """
+from comm import create_comm
+c = create_comm(target_name="jpf.test")
+for i in range({n}):
+    c.send({{"i": i}})
+c.close()
+"""
+
+
+def test_a_view_gets_the_window_then_older_rows_in_pages_by_its_filters(
+    watched: Any, kernel: Kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monitor, recorder = watched
+    monitor.window_rows = 50
+    kernel.run(COMM_FLOOD.format(n=200))
+    wait_until(lambda: monitor._log.of_type("comm_close"), 15, "the comm_close")
+    ask(monitor, {"kind": "history", "id": 1})
+    [(_, [window])] = recorder.custom("history")
+    assert len(window) == 50  # the newest window_rows, not the whole log
+    assert window[-1]["seq"] == monitor._log.last_seq
+
+    comm_msgs = [m.seq for m in monitor._log.of_type("comm_msg")]
+    assert len(comm_msgs) == 200
+    before = window[0]["seq"]
+    wanted = [s for s in comm_msgs if s < before]
+    filters = {"types": ["comm_msg"], "channels": [], "text": "", "show_status": False}
+    monkeypatch.setattr("jpf_widget.widget.OLDER_ROWS", 60)
+    pages: list[list[dict[str, Any]]] = []
+    cursor, done = before, False
+    while not done:
+        request = {"kind": "older", "id": 10 + len(pages), "before": cursor, "above": -1}
+        ask(monitor, {**request, "filters": filters})
+        [(reply, [page])] = recorder.custom("older")[-1:]
+        assert reply["id"] == request["id"]
+        pages.append(page)
+        # markers follow only the channel filter, as in the view
+        assert all(r["msg_type"] == "comm_msg" or r["channel"] == "monitor" for r in page)
+        assert [r["seq"] for r in page] == sorted(r["seq"] for r in page)
+        assert all(r["seq"] < cursor for r in page)
+        cursor, done = reply["next"], reply["done"]
+        assert len(pages) < 10
+    assert [len(p) for p in pages[:-1]] == [60] * (len(pages) - 1)  # full pages, then the rest
+    got = [r["seq"] for page in reversed(pages) for r in page if r["channel"] != "monitor"]
+    assert got == wanted  # every older comm_msg exactly once, and nothing else
+
+    monkeypatch.undo()  # pages of 500 again: each answer below reaches the log's start
+    # The text filter, and "above": nothing at or below it is searched.
+    ask(monitor, {"kind": "older", "id": 40, "before": before, "above": -1,
+                  "filters": {**filters, "text": '"I":17}'}})  # fmt: skip
+    [(reply, [page])] = recorder.custom("older")[-1:]
+    found = [r for r in page if r["channel"] != "monitor"]
+    assert [r["summary"].endswith('{"i":17}') for r in found] == [True]
+    assert reply["done"]
+    page = found
+    ask(monitor, {"kind": "older", "id": 41, "before": before, "above": page[0]["seq"],
+                  "filters": {**filters, "text": '"i":17}'}})  # fmt: skip
+    [(reply, [page])] = recorder.custom("older")[-1:]
+    assert page == []
+    assert reply["done"]
+
+    # status rows only with show_status; the monitor's own probe replies only with show_own
+    ask(monitor, {"kind": "older", "id": 42, "before": before, "above": -1, "filters": {}})
+    [(_, [page])] = recorder.custom("older")[-1:]
+    assert page
+    assert not any(r["msg_type"] == "status" or r.get("own") for r in page)
+    assert any(r["channel"] == "monitor" for r in page)  # the attached marker
+    ask(monitor, {"kind": "older", "id": 43, "before": before, "above": -1,
+                  "filters": {"show_status": True, "show_own": True}})  # fmt: skip
+    [(_, [page])] = recorder.custom("older")[-1:]
+    assert any(r["msg_type"] == "status" for r in page)
+    assert any(r["msg_type"] == "kernel_info_reply" and r.get("own") for r in page)
+
+    ask(monitor, {"kind": "older", "id": 44, "before": "x", "above": -1})
+    [(reply, _)] = recorder.custom("error")
+    assert reply["id"] == 44
+    assert "integer" in reply["message"]

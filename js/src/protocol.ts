@@ -122,6 +122,7 @@ export function toBodies(raw: unknown): Body[] {
 export type Incoming =
   | { kind: "rows"; rows: Row[] }
   | { kind: "history"; id: number; total: number; rows: Row[] }
+  | { kind: "older"; id: number; next: number; done: boolean; rows: Row[] }
   | { kind: "bodies"; id: number; bodies: Body[] }
   | { kind: "error"; id: number; message: string }
   | { kind: "refreshed"; id: number }
@@ -141,6 +142,17 @@ export function decodeMessage(content: unknown, buffers: unknown): Incoming {
         total: Number(c.total) || 0,
         rows: toRows(decodeJsonBuffer(buffers)),
       };
+    case "older": {
+      const next = Number(c.next);
+      return {
+        kind: "older",
+        id: Number(c.id),
+        next: Number.isFinite(next) ? next : -1,
+        // Without a usable cursor there is nothing more to ask for.
+        done: c.done === true || !Number.isFinite(next),
+        rows: toRows(decodeJsonBuffer(buffers)),
+      };
+    }
     case "bodies":
       return { kind: "bodies", id: Number(c.id), bodies: toBodies(decodeJsonBuffer(buffers)) };
     case "error":

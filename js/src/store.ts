@@ -1,7 +1,8 @@
 /** The browser's bounded window of Rows: sorted by seq, deduplicated, oldest dropped first. */
 import type { Row } from "./types";
 
-export const MAX_ROWS = 100_000;
+/** The default bound; the `window_rows` trait sets a view's own. */
+export const MAX_ROWS = 10_000;
 
 export interface AddResult {
   /** Rows new to the store, in seq order (empty when nothing changed). */

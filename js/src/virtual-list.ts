@@ -187,6 +187,17 @@ export class VirtualList {
       this.scroller.scrollTop = Math.max(0, this.scroller.scrollTop - n * this.rowHeight);
   }
 
+  /**
+   * Keep the viewport on the same items after `n` items were added at the top. Applied at the
+   * next draw, once the spacer has grown (scrollTop cannot go past the old height).
+   */
+  shiftDown(n: number): void {
+    if (n > 0) this.pendingShift += n * this.rowHeight;
+    this.schedule();
+  }
+
+  private pendingShift = 0;
+
   private layoutExtras(): number {
     const list: [number, number][] = [];
     let total = 0;
@@ -221,6 +232,13 @@ export class VirtualList {
     let top = this.following ? 0 : s.scrollTop;
     const height = `${total}px`;
     if (this.spacer.style.height !== height) this.spacer.style.height = height;
+    if (this.pendingShift) {
+      if (!this.following) {
+        top += this.pendingShift;
+        s.scrollTop = top;
+      }
+      this.pendingShift = 0;
+    }
     if (!this.following && total <= viewH) {
       // Everything fits (e.g. a filter shrank the list): nothing to jump to, follow the tail.
       this.following = true;

@@ -10,7 +10,7 @@ import { LruMap } from "./lru";
 import { buildPicker, toKernels, updatePickerTimes } from "./picker";
 import { decodeMessage } from "./protocol";
 import { renderBody, renderRaw } from "./render";
-import { lowerBound, RowStore } from "./store";
+import { lowerBound, MAX_ROWS, RowStore } from "./store";
 import { type Line, type Thread, ThreadIndex, ThreadLines } from "./threads";
 import { throttleDelay } from "./throttle";
 import { formatBytes, formatDuration, formatIsoTime, formatTime, shortId } from "./time";
@@ -25,6 +25,10 @@ const BODY_CACHE_BYTES = 64 * 1024 * 1024;
 const PREFETCH_MAX_SIZE = 256 * 1024;
 const STATUS_KEEP = 2000;
 const BODY_RETRY_MS = 10_000;
+/** Rows the list keeps, at most, as a multiple of the window (older ones are asked for again). */
+const SHOWN_WINDOWS = 2;
+/** Ask for older rows when the list's first drawn row is this close to the top. */
+const OLDER_MARGIN = 50;
 /** Rows held back while an attach is pending, at most (the oldest are dropped). */
 const HELD_MAX = 100_000;
 /** New rows are drawn at most this often (ms): bounds layout and paint work in a live stream. */
@@ -94,8 +98,18 @@ class MonitorView {
   private statusRows: Row[] = [];
   private typeCounts = new Map<string, number>();
   private channelCounts = new Map<string, number>();
-  /** Rows the list shows (list modes), ascending seq. */
+  /**
+   * Rows the list shows (list modes), ascending seq: every row that passes the filters from
+   * `olderBefore` on. Those below the window's first row came from `older` requests, or stayed
+   * when the window moved on; they are bounded by SHOWN_WINDOWS.
+   */
   private shown: Row[] = [];
+  /** The seq below which older rows may still be asked for (-1: nothing known yet). */
+  private olderBefore = -1;
+  /** Python said nothing older passes the filters. */
+  private olderDone = false;
+  /** The `older` request in flight (0: none). */
+  private olderId = 0;
   /** Threaded mode's incremental index (null outside threaded mode) and its lines. */
   private threadIx: ThreadIndex | null = null;
   private threadLines: ThreadLines | null = null;
@@ -229,9 +243,13 @@ class MonitorView {
     this.list.onFollowChange = (f) => {
       this.el.jump.hidden = f;
     };
-    this.list.onRendered = () => this.requestVisibleBodies();
+    this.list.onRendered = () => {
+      this.requestVisibleBodies();
+      this.askOlder();
+    };
     this.el.jump.hidden = true;
     this.readAllTraits();
+    this.store = new RowStore(this.windowRows());
     this.listen();
     this.askHistory();
     if (!this.target()) this.refreshKernels();
@@ -348,7 +366,8 @@ class MonitorView {
 
   /** Forget every row of the window (a switch to another kernel). */
   private clearWindow(): void {
-    this.store = new RowStore();
+    this.store = new RowStore(this.windowRows());
+    this.resetOlder();
     this.statusRows = [];
     this.typeCounts = new Map();
     this.channelCounts = new Map();
@@ -368,6 +387,66 @@ class MonitorView {
     this.scheduleChrome();
   }
 
+  /** How many rows the window holds (the `window_rows` trait). */
+  private windowRows(): number {
+    const n = Number(this.model.get("window_rows"));
+    return Number.isFinite(n) && n >= 1 ? Math.floor(n) : MAX_ROWS;
+  }
+
+  /** Forget the older rows asked for: the list is now what the window has, from its start. */
+  private resetOlder(): void {
+    this.olderId = 0;
+    this.olderDone = false;
+    const listable = this.listable();
+    this.olderBefore = listable.length
+      ? listable[0].seq
+      : this.paused && this.pausedAt >= 0
+        ? this.pausedAt + 1
+        : this.store.firstSeq;
+  }
+
+  /**
+   * Near the top of the list, ask Python for the rows before the first one shown that pass the
+   * filters (a page at a time). Not in threaded mode: threads are built from the window.
+   */
+  private askOlder(): void {
+    if (this.mode === "threaded" || this.olderId || this.olderDone || this.olderBefore < 0) return;
+    if (this.list.range[0] > OLDER_MARGIN || this.attachPending) return;
+    const f = this.filters;
+    const id = this.shared.nextId++;
+    this.olderId = id;
+    this.model.send({
+      kind: "older",
+      id,
+      before: this.olderBefore,
+      above: Math.max(this.floorSeq - 1, f.clearedSeq),
+      filters: {
+        types: f.types,
+        channels: f.channels,
+        text: f.text,
+        show_status: f.showStatus,
+        cleared_seq: f.clearedSeq,
+        show_own: f.showOwn === true,
+      },
+    });
+  }
+
+  private addOlder(id: number, next: number, done: boolean, rows: Row[]): void {
+    if (id !== this.olderId) return; // asked before the filters or the window changed
+    this.olderId = 0;
+    const before = this.shown.length ? this.shown[0].seq : this.olderBefore;
+    const older = rows.filter((r) => r.seq < before && r.seq >= this.floorSeq && this.predicate(r));
+    this.olderBefore = Math.min(before, next);
+    this.olderDone = done;
+    if (older.length) {
+      this.shown = older.concat(this.shown);
+      this.list.shiftDown(older.length);
+      this.list.invalidate();
+      this.chromeDirty.counters = true;
+      this.scheduleChrome();
+    } else if (!done) this.list.schedule(); // still at the top: ask again below `next`
+  }
+
   private askHistory(): void {
     this.historyAsked = true;
     this.model.send({ kind: "history", id: this.shared.nextId++ });
@@ -377,6 +456,7 @@ class MonitorView {
     const msg = decodeMessage(content, buffers);
     if (msg.kind === "rows" || msg.kind === "history")
       this.addRows(msg.rows, msg.kind === "history");
+    else if (msg.kind === "older") this.addOlder(msg.id, msg.next, msg.done, msg.rows);
     else if (msg.kind === "bodies") this.addBodies(msg.id, msg.bodies);
     else if (msg.kind === "refreshed") {
       if (msg.id === this.refreshId) this.refreshId = 0;
@@ -398,6 +478,11 @@ class MonitorView {
         this.scheduleChrome();
       }
       if (this.attachPending && this.attachPending.id === msg.id) this.endAttach(true);
+      if (msg.id === this.olderId) {
+        // Python could not search (it says why in its log): stop asking until the list resets.
+        this.olderId = 0;
+        this.olderDone = true;
+      }
       const seqs = this.bodyRequests.get(msg.id);
       if (seqs) this.bodiesFailed(msg.id, seqs, msg.message);
     }
@@ -502,6 +587,7 @@ class MonitorView {
     }
     if (this.floorSeq >= 0) rows = rows.filter((r) => r.seq >= this.floorSeq);
     if (!rows.length) return;
+    const lastBefore = this.store.lastSeq;
     const res = this.store.add(rows);
     if (!res.added.length && !res.dropped) return;
     this.lastRowsAt = performance.now();
@@ -530,12 +616,24 @@ class MonitorView {
       return;
     }
     let removed = 0;
-    if (res.dropped) {
-      const first = this.store.firstSeq;
-      removed = lowerBound(this.shown, first);
-      if (removed) this.shown.splice(0, removed);
+    if (res.added.length && res.added[0].seq > lastBefore + 1) {
+      // Rows came and went in one batch bigger than the window, never listed: the rows listed
+      // before them are not the ones just below the new ones any more. Start at the window.
+      removed = this.shown.length;
+      this.shown = [];
+      this.olderBefore = res.added[0].seq;
+      this.olderDone = false;
     }
     for (const r of res.added) if (this.predicate(r)) this.shown.push(r);
+    // Rows the window dropped stay listed, up to a bound; those cut can be asked for again.
+    const most = SHOWN_WINDOWS * this.store.maxRows;
+    if (this.shown.length > most) {
+      const cut = this.shown.length - most;
+      removed += cut;
+      this.shown.splice(0, cut);
+      this.olderBefore = this.shown[0].seq;
+      this.olderDone = false;
+    }
     if (this.threadIx) {
       this.threadIx.addAll(res.added);
       if (res.dropped) this.threadIx.dropBefore(this.store.firstSeq);
@@ -625,6 +723,7 @@ class MonitorView {
 
   private refilter(): void {
     this.shown = this.listable().filter(this.predicate);
+    this.resetOlder();
     if (this.mode === "threaded") this.rebuildThreads();
     this.list.invalidate();
     this.chromeDirty.counters = true;
@@ -1229,7 +1328,12 @@ class MonitorView {
         String(num(c.captured) || this.store.size),
         `${this.store.size} in this view${c.bytes ? ` · ${formatBytes(num(c.bytes))}` : ""}`,
       ],
-      ["shown", "shown", String(shown), "rows that pass the filters"],
+      [
+        "shown",
+        "shown",
+        String(shown),
+        "rows listed: those of the window that pass the filters, and older ones scrolling up brought",
+      ],
       [
         "lost",
         "possible loss",

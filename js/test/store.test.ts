@@ -33,12 +33,16 @@ describe("RowStore", () => {
     s.add([row(1), row(2)]);
     expect(seqs(s)).toEqual([3, 4, 5, 6, 7]);
   });
-  it("stays bounded at 100,000 rows", () => {
+  it("stays bounded, at 10,000 rows unless told otherwise", () => {
     const s = new RowStore();
     for (let b = 0; b < 30; b++) s.add(Array.from({ length: 5000 }, (_, i) => row(b * 5000 + i)));
-    expect(s.size).toBe(100_000);
-    expect(s.firstSeq).toBe(50_000);
+    expect(s.size).toBe(10_000);
+    expect(s.firstSeq).toBe(140_000);
     expect(s.lastSeq).toBe(149_999);
+    const big = new RowStore(100_000);
+    for (let b = 0; b < 30; b++) big.add(Array.from({ length: 5000 }, (_, i) => row(b * 5000 + i)));
+    expect(big.size).toBe(100_000);
+    expect(big.firstSeq).toBe(50_000);
   });
   it("finds positions by seq", () => {
     const rows = [1, 3, 5, 7].map((i) => row(i));

@@ -78,8 +78,9 @@ describe("widget", () => {
     await frame();
     const root = el.querySelector(".jpf-monitor") as HTMLElement;
     expect(root.dataset.status).toBe("connected");
+    // the window holds the newest 10,000 (window_rows' default)
     const shown = el.querySelector("[data-counter=shown] .jpf-cvalue")?.textContent;
-    expect(shown).toBe("20000");
+    expect(shown).toBe("10000");
     const n = el.querySelectorAll("[data-role=row]").length;
     expect(n).toBeGreaterThan(0);
     expect(n).toBeLessThan(100);
@@ -225,6 +226,49 @@ describe("widget", () => {
     f.model.set("kernels_error", "could not reach http://127.0.0.1:8888/");
     await frame();
     expect(el.querySelector("[data-role=picker-error]")?.textContent).toContain("could not reach");
+  });
+
+  it("asks Python for older rows by its filters when its list reaches the top", async () => {
+    const f = fakeModel({ window_rows: 50, filter_types: ["comm_msg"] });
+    const el = document.createElement("div");
+    cleanup = widget.render({ model: f.model, el });
+    // the newest 50 of 1,000 rows; one of them a comm_msg: the list fits, so it is at its top
+    const rows = Array.from({ length: 50 }, (_, i) =>
+      row(951 + i, i === 10 ? { msg_type: "comm_msg" } : {}),
+    );
+    f.custom({ kind: "history", id: f.sent[0].id, total: 50 }, rows);
+    await frame();
+    const older = () => f.sent.filter((m) => m.kind === "older");
+    expect(older()).toHaveLength(1);
+    expect(older()[0]).toMatchObject({
+      before: 951,
+      above: -1,
+      filters: { types: ["comm_msg"], text: "", show_status: false, show_own: false },
+    });
+    const listed = () =>
+      [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => Number(r.dataset.seq));
+    expect(listed()).toEqual([961]);
+    // an answer to another request is ignored; the right one is listed before the window's rows
+    f.custom({ kind: "older", id: 999, next: 0, done: true }, [row(5, { msg_type: "comm_msg" })]);
+    const id = older()[0].id;
+    const page = [row(700, { msg_type: "comm_msg" }), row(900, { msg_type: "comm_msg" })];
+    f.custom({ kind: "older", id, next: 700, done: false }, page);
+    await frame();
+    expect(listed()).toEqual([700, 900, 961]);
+    // still at the top and not done: the next page is asked for below where the search stopped
+    expect(older()).toHaveLength(2);
+    expect(older()[1]).toMatchObject({ before: 700 });
+    f.custom({ kind: "older", id: older()[1].id, next: 0, done: true }, [
+      row(3, { msg_type: "comm_msg" }),
+    ]);
+    await frame();
+    expect(listed()).toEqual([3, 700, 900, 961]);
+    await frame();
+    expect(older()).toHaveLength(2); // done: no more requests
+    // a filter change starts again from the window
+    f.model.set("filter_types", []);
+    await frame();
+    expect(listed()).not.toContain(3);
   });
 
   it("a history with a switched marker shows only the current kernel's rows", async () => {
