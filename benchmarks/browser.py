@@ -20,7 +20,7 @@ server's REST API and driven over ZMQ by this process, the Monitor in a notebook
     (``ZMQChannelsWebsocketConnection.limit_rate = False``).
 
 Needs Chromium at /usr/bin/chromium and, for item 6, ``pip install jupyterlab-kernelspy==4.0.0``
-(without it the kernelspy rows say so). Takes about 6 minutes, most of it kernelspy.
+(without it the kernelspy rows say so). Takes about 7 minutes, most of it kernelspy.
 
 Numbers are from a shared 2-core machine: compare rows of one run, not runs.
 """

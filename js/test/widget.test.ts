@@ -271,6 +271,29 @@ describe("widget", () => {
     expect(listed()).not.toContain(3);
   });
 
+  it("a paused list also reaches older rows, and starts again from the window on resume", async () => {
+    const f = fakeModel({ window_rows: 50, filter_types: ["comm_msg"], paused: true });
+    const el = document.createElement("div");
+    cleanup = widget.render({ model: f.model, el });
+    const comm = (seq: number) => row(seq, { msg_type: "comm_msg" });
+    const rows = Array.from({ length: 50 }, (_, i) => (i === 10 ? comm(961) : row(951 + i)));
+    f.custom({ kind: "history", id: f.sent[0].id, total: 50 }, rows);
+    await frame();
+    const older = () => f.sent.filter((m) => m.kind === "older");
+    const listed = () =>
+      [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => Number(r.dataset.seq));
+    expect(older()).toHaveLength(1);
+    f.custom({ kind: "rows" }, [row(1001), comm(1005)]); // paused: counted, not listed
+    f.custom({ kind: "older", id: older()[0].id, next: 0, done: true }, [comm(700)]);
+    await frame();
+    expect(listed()).toEqual([700, 961]);
+    f.model.set("paused", false);
+    await frame();
+    expect(listed()).toEqual([961, 1005]);
+    expect(older()).toHaveLength(2); // asked again, from the window's first row
+    expect(older()[1]).toMatchObject({ before: 953 }); // 951 and 952 left the window of 50
+  });
+
   it("a history with a switched marker shows only the current kernel's rows", async () => {
     const f = fakeModel();
     const el = document.createElement("div");
