@@ -59,7 +59,7 @@ __all__ = ["WINDOW_ROWS", "Monitor"]
 
 log = logging.getLogger("jpf_widget")
 
-# The rows a view holds (a few MB of the browser's heap). More made every full collection of
+# The rows a view holds (about 10 MB of the browser's heap). More made every full collection of
 # the page's heap longer: in the browser benchmark, 100,000 rows held gave a task over 50 ms in
 # half the live streams, 10,000 in one of ten.
 WINDOW_ROWS = 10_000
@@ -499,7 +499,8 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         if not isinstance(before, int) or not isinstance(above, int):
             raise TypeError("an older request needs integer 'before' and 'above'")
         filters = content.get("filters")
-        keep = row_filter(filters if isinstance(filters, dict) else {}, self._own_requests())
+        own = self._own_requests()
+        keep = row_filter(filters if isinstance(filters, dict) else {}, own)
         found: list[Entry] = []
         cursor, done = before, False
         deadline = time.monotonic() + _OLDER_SECONDS
@@ -515,8 +516,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
                     found.append(entry)
                     if len(found) == OLDER_ROWS:
                         break
-        done = done and len(found) < OLDER_ROWS
-        own = self._own_requests()
+        done = done and len(found) < OLDER_ROWS  # a full page may stop short of the start
         rows = orjson.dumps([row(e, own) for e in reversed(found)])
         answer = {"kind": "older", "id": request_id, "next": cursor, "done": done}
         self.send(answer, [rows])
