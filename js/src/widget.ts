@@ -301,6 +301,7 @@ class MonitorView {
       this.scheduleChromeSoon();
     });
     this.on("change:view", () => this.setMode(this.readMode()));
+    this.on("change:window_rows", () => this.resizeWindow());
     for (const name of [
       "filter_types",
       "filter_channels",
@@ -391,6 +392,17 @@ class MonitorView {
   private windowRows(): number {
     const n = Number(this.model.get("window_rows"));
     return Number.isFinite(n) && n >= 1 ? Math.floor(n) : MAX_ROWS;
+  }
+
+  /** `window_rows` changed: keep the newest rows that fit, and ask Python to fill the rest. */
+  private resizeWindow(): void {
+    const n = this.windowRows();
+    if (n === this.store.maxRows) return;
+    const kept = this.store.rows.slice(-n);
+    this.store = new RowStore(n);
+    this.store.add(kept);
+    this.refilter();
+    if (this.historyAsked) this.askHistory();
   }
 
   /** Forget the older rows asked for: the list is now what the window has, from its start. */

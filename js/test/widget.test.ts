@@ -294,6 +294,26 @@ describe("widget", () => {
     expect(older()[1]).toMatchObject({ before: 953 }); // 951 and 952 left the window of 50
   });
 
+  it("follows window_rows: keeps the newest rows that fit and asks for history again", async () => {
+    const f = fakeModel({ window_rows: 100 });
+    const el = document.createElement("div");
+    cleanup = widget.render({ model: f.model, el });
+    const rows = Array.from({ length: 100 }, (_, i) => row(i + 1));
+    f.custom({ kind: "history", id: f.sent[0].id, total: 100 }, rows);
+    await frame();
+    const shown = () => el.querySelector("[data-counter=shown] .jpf-cvalue")?.textContent;
+    expect(shown()).toBe("100");
+    f.model.set("window_rows", 30);
+    await frame();
+    expect(shown()).toBe("30");
+    const histories = f.sent.filter((m) => m.kind === "history");
+    expect(histories).toHaveLength(2);
+    f.model.set("window_rows", 200);
+    f.custom({ kind: "history", id: f.sent[f.sent.length - 1].id, total: 100 }, rows);
+    await frame();
+    expect(shown()).toBe("100");
+  });
+
   it("a history with a switched marker shows only the current kernel's rows", async () => {
     const f = fakeModel();
     const el = document.createElement("div");
