@@ -402,19 +402,30 @@ class MonitorView {
     this.store = new RowStore(n);
     this.store.add(kept);
     this.refilter();
-    if (this.historyAsked) this.askHistory();
+    this.askHistory();
   }
 
   /** Forget the older rows asked for: the list is now what the window has, from its start. */
   private resetOlder(): void {
-    this.olderId = 0;
-    this.olderDone = false;
     const listable = this.listable();
-    this.olderBefore = listable.length
-      ? listable[0].seq
-      : this.paused && this.pausedAt >= 0
-        ? this.pausedAt + 1
-        : this.store.firstSeq;
+    this.restartOlder(
+      listable.length
+        ? listable[0].seq
+        : this.paused && this.pausedAt >= 0
+          ? this.pausedAt + 1
+          : this.store.firstSeq,
+    );
+  }
+
+  /**
+   * The list now holds every row that passes the filters from `before` on: older rows are to be
+   * asked for below it. An answer still on its way was asked for below the old start, and is
+   * ignored (prepended, it would leave a gap).
+   */
+  private restartOlder(before: number): void {
+    this.olderBefore = before;
+    this.olderDone = false;
+    this.olderId = 0;
   }
 
   /**
@@ -444,9 +455,9 @@ class MonitorView {
   }
 
   private addOlder(id: number, next: number, done: boolean, rows: Row[]): void {
-    if (id !== this.olderId) return; // asked before the filters or the window changed
+    if (id !== this.olderId) return; // asked before the list's start moved
     this.olderId = 0;
-    const before = this.shown.length ? this.shown[0].seq : this.olderBefore;
+    const before = this.olderBefore;
     const older = rows.filter((r) => r.seq < before && r.seq >= this.floorSeq && this.predicate(r));
     this.olderBefore = Math.min(before, next);
     this.olderDone = done;
@@ -633,8 +644,7 @@ class MonitorView {
       // before them are not the ones just below the new ones any more. Start at the window.
       removed = this.shown.length;
       this.shown = [];
-      this.olderBefore = res.added[0].seq;
-      this.olderDone = false;
+      this.restartOlder(res.added[0].seq);
     }
     for (const r of res.added) if (this.predicate(r)) this.shown.push(r);
     // Rows the window dropped stay listed, up to a bound; those cut can be asked for again.
@@ -643,8 +653,7 @@ class MonitorView {
       const cut = this.shown.length - most;
       removed += cut;
       this.shown.splice(0, cut);
-      this.olderBefore = this.shown[0].seq;
-      this.olderDone = false;
+      this.restartOlder(this.shown[0].seq);
     }
     if (this.threadIx) {
       this.threadIx.addAll(res.added);

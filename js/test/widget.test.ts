@@ -271,6 +271,29 @@ describe("widget", () => {
     expect(listed()).not.toContain(3);
   });
 
+  it("ignores an older page asked for before the list's start moved on", async () => {
+    const f = fakeModel({ window_rows: 50, filter_types: ["comm_msg"] });
+    const el = document.createElement("div");
+    cleanup = widget.render({ model: f.model, el });
+    const comm = (seq: number) => row(seq, { msg_type: "comm_msg" });
+    const rows = Array.from({ length: 50 }, (_, i) => (i === 10 ? comm(961) : row(951 + i)));
+    f.custom({ kind: "history", id: f.sent[0].id, total: 50 }, rows);
+    await frame();
+    const older = () => f.sent.filter((m) => m.kind === "older");
+    expect(older()).toHaveLength(1);
+    // a flood of matching rows: the list keeps at most twice the window, its oldest are cut
+    for (let b = 0; b < 3; b++)
+      f.custom(
+        { kind: "rows" },
+        Array.from({ length: 40 }, (_, i) => comm(1001 + 40 * b + i)),
+      );
+    f.custom({ kind: "older", id: older()[0].id, next: 0, done: true }, [comm(700)]);
+    await frame();
+    const shown = el.querySelector("[data-counter=shown] .jpf-cvalue")?.textContent;
+    expect(shown).toBe("100"); // not 101: row 700 would have left a gap below row 1021
+    expect(older()).toHaveLength(1); // following the tail, not at the top: nothing asked
+  });
+
   it("a paused list also reaches older rows, and starts again from the window on resume", async () => {
     const f = fakeModel({ window_rows: 50, filter_types: ["comm_msg"], paused: true });
     const el = document.createElement("div");
