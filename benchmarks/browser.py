@@ -208,24 +208,27 @@ def server_config(base: Path, limit: bool) -> None:
 # --------------------------------------------------------------------------- where the time goes
 
 
+def process_role(cmd: str, target: Target) -> str:
+    """A process's part in the run, from its command line: the Jupyter server, the target
+    kernel, the monitoring kernel, Chromium's renderers, the rest of Chromium, or other."""
+    if "ipykernel_launcher" in cmd:
+        return "target kernel" if target.kernel_id in cmd else "monitoring kernel"
+    if "jupyterlab" in cmd or "jupyter-lab" in cmd:
+        return "Jupyter server"
+    if "chromium" in cmd:
+        return "Chromium renderers" if "--type=renderer" in cmd else "Chromium, other"
+    return "other"
+
+
 def cpu_by_role(target: Target) -> dict[str, float]:
-    """CPU seconds used so far by each process on this machine, grouped by its part in the run:
-    the Jupyter server, the target kernel, the monitoring kernel, Chromium's renderers, the rest
-    of Chromium, and everything else (this process included)."""
+    """CPU seconds used so far by the processes on this machine, by :func:`process_role`
+    (this process is among "other")."""
     totals: dict[str, float] = {}
     for proc in psutil.process_iter(["cmdline", "cpu_times"]):
-        cmd = " ".join(proc.info["cmdline"] or [])
         times = proc.info["cpu_times"]
         if times is None:
             continue
-        if "ipykernel_launcher" in cmd:
-            role = "target kernel" if target.kernel_id in cmd else "monitoring kernel"
-        elif "jupyterlab" in cmd or "jupyter-lab" in cmd:
-            role = "Jupyter server"
-        elif "chromium" in cmd:
-            role = "Chromium renderers" if "--type=renderer" in cmd else "Chromium, other"
-        else:
-            role = "other"
+        role = process_role(" ".join(proc.info["cmdline"] or []), target)
         totals[role] = totals.get(role, 0.0) + times.user + times.system
     return totals
 
@@ -233,10 +236,8 @@ def cpu_by_role(target: Target) -> dict[str, float]:
 def renice_workload(target: Target, nice: int) -> None:
     """Set the nice value of every thread of the Jupyter server and of the target kernel."""
     for proc in psutil.process_iter(["cmdline"]):
-        cmd = " ".join(proc.info["cmdline"] or [])
-        if proc.pid == target.server.proc.pid or (
-            "ipykernel_launcher" in cmd and target.kernel_id in cmd
-        ):
+        role = process_role(" ".join(proc.info["cmdline"] or []), target)
+        if role in {"Jupyter server", "target kernel"}:
             for thread in proc.threads():
                 with contextlib.suppress(OSError):
                     os.setpriority(os.PRIO_PROCESS, thread.id, nice)
