@@ -26,7 +26,7 @@ from typing import Any
 import zmq
 from jupyter_client.session import Session
 
-from jpf_widget.capture import Capture
+from jpf_widget.backends import ZmqBackend
 from jpf_widget.kernels import ConnectionInfo
 from jpf_widget.log import MessageLog
 from jpf_widget.wire import split_frames
@@ -84,7 +84,7 @@ def _jupyter_client(sub: zmq.Socket[Any], count: int) -> None:
 def _monitor(sub: zmq.Socket[Any], count: int) -> None:
     info = ConnectionInfo("tcp", "127.0.0.1", 1, 2, 3, 4, 5, "hmac-sha256", KEY)
     log = MessageLog(budget=8 * 1024**3)
-    capture = Capture(info, log)
+    capture = ZmqBackend(info, log)
     while log.stats()["captured"] < count:
         if capture._pending is None:  # else the next drain records the batch being checked
             sub.poll(1000)
@@ -97,7 +97,7 @@ def _hmac_alone(frames: list[list[bytes]]) -> float:
     batch = [split_frames(list(message)) for message in frames]
     size = sum(message.size for message in batch)
     info = ConnectionInfo("tcp", "127.0.0.1", 1, 2, 3, 4, 5, "hmac-sha256", KEY)
-    capture = Capture(info, MessageLog())
+    capture = ZmqBackend(info, MessageLog())
     started = time.perf_counter()
     good = capture._checked_here(batch, size)  # half here, half on its jpf-hash thread
     rate = len(batch) / (time.perf_counter() - started)

@@ -24,7 +24,7 @@ from typing import Any
 from jupyter_client.manager import KernelManager
 
 from benchmarks.flood import counter, flood
-from jpf_widget.capture import Capture
+from jpf_widget.backends import ZmqBackend
 from jpf_widget.kernels import read_connection_file
 from jpf_widget.log import MessageLog
 from jpf_widget.messages import Message
@@ -36,7 +36,7 @@ FLOOD = flood(COUNT, "jpf.loss")
 def _case(manager: KernelManager, label: str, stall: float, hwm: int) -> dict[str, Any]:
     info = read_connection_file(manager.connection_file)
     log = MessageLog(budget=1 << 31)
-    capture = Capture(info, log, receive_hwm=hwm)
+    capture = ZmqBackend(info, log, receive_hwm=hwm)
     capture.start()
     client = manager.blocking_client()
     client.start_channels(iopub=False, stdin=False, hb=False)

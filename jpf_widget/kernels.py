@@ -43,6 +43,7 @@ __all__ = [
     "read_connection_file",
     "resolve",
     "resolve_target",
+    "summarize",
 ]
 
 KERNEL_FILE = re.compile(r"^kernel-(?P<id>.+)\.json$")
@@ -215,25 +216,26 @@ def list_kernels(
     by_id = {summary.kernel_id: i for i, summary in enumerate(local)}
     merged = list(local)
     for known in server_kernels(runtime_dir):
-        base = (
-            merged[by_id[known.kernel_id]]
-            if known.kernel_id in by_id
-            else KernelSummary(known.kernel_id, known.connection_file, known.kernel_name)
-        )
-        summary = replace(
-            base,
-            notebook=known.path,
-            execution_state=known.execution_state,
-            connections=known.connections,
-            last_activity=known.last_activity,
-            server_url=known.server_url,
-        )
         if known.kernel_id in by_id:
-            merged[by_id[known.kernel_id]] = summary
+            place = by_id[known.kernel_id]
+            merged[place] = summarize(known, merged[place])
         else:
             by_id[known.kernel_id] = len(merged)
-            merged.append(summary)
+            merged.append(summarize(known))
     return merged
+
+
+def summarize(known: ServerKernel, local: KernelSummary | None = None) -> KernelSummary:
+    """What a server says of one of its kernels, added to what its connection file says."""
+    base = local or KernelSummary(known.kernel_id, known.connection_file, known.kernel_name)
+    return replace(
+        base,
+        notebook=known.path,
+        execution_state=known.execution_state,
+        connections=known.connections,
+        last_activity=known.last_activity,
+        server_url=known.server_url,
+    )
 
 
 def _connection_files(runtime_dir: str | os.PathLike[str] | None) -> list[KernelSummary]:

@@ -272,6 +272,42 @@ class MessageLog:
             held: list[_Held] = self._entries[max(self._head, stop - limit) : stop]  # type: ignore[assignment]  # held: never None
         return [_entry(h) for h in held]
 
+    def search_before(
+        self,
+        before: int,
+        keep: Callable[[Entry], bool],
+        *,
+        above: int = -1,
+        limit: int = 500,
+        seconds: float = 0.05,
+        chunk: int = 2000,
+    ) -> tuple[list[Entry], int, bool]:
+        """The newest (at most ``limit``) entries with a seq below ``before`` and above
+        ``above`` for which ``keep`` is true, searching newest first for at most ``seconds``
+        (``chunk`` entries under the lock at a time, so capture is never held up for long).
+
+        Returns ``(found, next, done)``: what was found, in order; the seq where the search
+        stopped (search again below it); whether nothing older is left to search.
+        """
+        found: list[Entry] = []
+        cursor, done = before, False
+        deadline = time.monotonic() + seconds
+        while len(found) < limit and not done and time.monotonic() < deadline:
+            entries = self.entries_before(cursor, chunk)
+            done = len(entries) < chunk
+            for entry in reversed(entries):
+                if entry.seq <= above:
+                    done = True
+                    break
+                cursor = entry.seq
+                if keep(entry):
+                    found.append(entry)
+                    if len(found) == limit:
+                        break
+        done = done and len(found) < limit  # a full page may stop short of the start
+        found.reverse()
+        return found, cursor, done
+
     def by_seq(self, seqs: Iterable[int]) -> list[Entry]:
         """The entries with these seqs that are still held."""
         with self._lock:

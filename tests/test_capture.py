@@ -30,7 +30,7 @@ from jpf_widget import (
     UpdateDisplayData,
     resolve_target,
 )
-from jpf_widget.capture import LossDetector
+from jpf_widget.backends.loss import LossDetector
 from jpf_widget.wire import DELIMITER
 
 from .conftest import Kernel, wait_until

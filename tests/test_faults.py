@@ -25,7 +25,7 @@ from jupyter_client import KernelManager
 from jupyter_client.session import Session
 
 from jpf_widget import Monitor
-from jpf_widget.capture import Capture
+from jpf_widget.backends import ZmqBackend
 from jpf_widget.kernels import ConnectionInfo
 from jpf_widget.log import MessageLog
 from jpf_widget.rows import encode_bodies
@@ -349,7 +349,7 @@ def drained(log: MessageLog, messages: list[list[bytes]]) -> set[str]:
     drain of a socket), over an inproc pair of sockets; the names of the threads there were
     before the capture closed."""
     info = ConnectionInfo("tcp", "127.0.0.1", 1, 2, 3, 4, 5, "hmac-sha256", KEY)
-    capture = Capture(info, log)
+    capture = ZmqBackend(info, log)
     context = zmq.Context.instance()
     name = f"inproc://drain-{uuid.uuid4()}"
     with context.socket(zmq.PAIR) as sender, context.socket(zmq.PAIR) as receiver:
@@ -450,8 +450,8 @@ def test_a_backlog_of_exactly_one_batch_is_recorded_with_nothing_after_it(
     # next pass. When nothing more arrives, that pass must still come, at once.
     with Monitor(stand_in.kernel_id) as monitor:
         stand_in.subscribed(monitor)
-        capture = monitor._capture
-        assert isinstance(capture, Capture)
+        capture = monitor._backend
+        assert isinstance(capture, ZmqBackend)
         witness = stand_in.context.socket(zmq.SUB)  # hears what the monitor's socket hears
         witness.setsockopt(zmq.SUBSCRIBE, b"")
         witness.connect(stand_in.iopub.getsockopt(zmq.LAST_ENDPOINT).decode())

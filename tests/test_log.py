@@ -71,6 +71,36 @@ def test_budget_evicts_oldest_and_counts() -> None:
     assert log.entries_before(3, 5) == []
 
 
+def test_search_before_pages_back_through_what_passes_a_filter() -> None:
+    log = MessageLog()
+    for i in range(30):
+        log.add("iopub", frames("stream" if i % 3 == 0 else "status", f"m{i:02d}"))
+    log.add_marker("restart", "kernel restarted")  # seq 30
+    is_stream = lambda e: isinstance(e, Message) and e.msg_type == "stream"  # noqa: E731
+    # a page: the newest matches below `before`, in order; where to go on; not done
+    found, cursor, done = log.search_before(31, is_stream, limit=4, chunk=7)
+    assert [e.seq for e in found] == [18, 21, 24, 27]
+    assert (cursor, done) == (18, False)
+    # the next page goes on below the cursor and reaches the start
+    found, cursor, done = log.search_before(cursor, is_stream, limit=4, chunk=7)
+    assert [e.seq for e in found] == [6, 9, 12, 15]
+    assert (cursor, done) == (6, False)
+    found, cursor, done = log.search_before(cursor, is_stream, limit=4, chunk=7)
+    assert [e.seq for e in found] == [0, 3]
+    assert (cursor, done) == (0, True)
+    # `above` bounds the search (a view cleared at seq 20 asks for nothing at or below it)
+    found, _, done = log.search_before(31, is_stream, above=20, limit=10, chunk=4)
+    assert [e.seq for e in found] == [21, 24, 27]
+    assert done
+    # markers pass through a filter that keeps them
+    found, _, done = log.search_before(31, lambda e: isinstance(e, Marker), limit=10)
+    assert [e.seq for e in found] == [30]
+    assert done
+    # out of time: an answer with what was found so far, and where to go on
+    found, cursor, done = log.search_before(31, is_stream, seconds=0)
+    assert (found, cursor, done) == ([], 31, False)
+
+
 def test_markers_are_in_order_but_not_messages() -> None:
     log = MessageLog()
     log.add("iopub", frames("status", "a"))

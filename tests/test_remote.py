@@ -1,4 +1,4 @@
-"""RemoteCapture against real jupyter_servers: attach over the kernel websocket, ws and wss.
+"""WebsocketBackend against real jupyter_servers: attach over the kernel websocket, ws and wss.
 
 The target kernels are started through the server's REST API and driven by a separate
 jupyter_client on their local connection files, so what the monitor records is what the server
@@ -23,22 +23,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jupyter_client import BlockingKernelClient
 
-from jpf_widget.capture import ViewTraffic
+from jpf_widget.backends import ViewTraffic, WebsocketBackend
+from jpf_widget.backends.websocket import V1_PROTOCOL, decode_v1, encode_v1
 from jpf_widget.kernels import KernelNotFoundError
 from jpf_widget.log import MessageLog
 from jpf_widget.messages import Marker
-from jpf_widget.remote import (
+from jpf_widget.servers import (
     TOKEN_ENV,
-    V1_PROTOCOL,
+    JupyterServer,
     NotAJupyterServerError,
-    RemoteCapture,
     ServerAuthError,
     ServerTLSError,
     ServerUnreachableError,
-    decode_v1,
-    encode_v1,
 )
-from jpf_widget.servers import JupyterServer
 from jpf_widget.wire import MalformedMessage
 
 from .conftest import wait_until
@@ -85,9 +82,9 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serve
 
 
 @pytest.fixture
-def captures() -> Iterator[list[RemoteCapture]]:
+def captures() -> Iterator[list[WebsocketBackend]]:
     """Captures a test starts; all are closed after it."""
-    started: list[RemoteCapture] = []
+    started: list[WebsocketBackend] = []
     yield started
     for capture in started:
         capture.close()
@@ -95,10 +92,10 @@ def captures() -> Iterator[list[RemoteCapture]]:
 
 
 def attach(
-    captures: list[RemoteCapture], server: Server, target: str, **kwargs: object
-) -> tuple[RemoteCapture, MessageLog]:
+    captures: list[WebsocketBackend], server: Server, target: str, **kwargs: object
+) -> tuple[WebsocketBackend, MessageLog]:
     log = MessageLog()
-    capture = RemoteCapture.connect(
+    capture = WebsocketBackend.connect(
         target,
         log,
         server=server.url,
@@ -152,7 +149,7 @@ print("hello remote")
 
 
 def test_attach_by_notebook_name_records_another_clients_execute(
-    server: Server, captures: list[RemoteCapture]
+    server: Server, captures: list[WebsocketBackend]
 ) -> None:
     kernel_id = server.start_session("notes/analysis.ipynb")
     view = ViewTraffic()
@@ -195,7 +192,7 @@ def test_attach_by_notebook_name_records_another_clients_execute(
 
 
 def test_attach_by_id_follows_reconnect_restart_and_shutdown(
-    server: Server, captures: list[RemoteCapture]
+    server: Server, captures: list[WebsocketBackend]
 ) -> None:
     kernel_id = server.start_kernel()
     capture, log = attach(captures, server, kernel_id)
@@ -228,7 +225,7 @@ def test_attach_by_id_follows_reconnect_restart_and_shutdown(
 
 
 def test_server_rate_limit_is_shown_and_counted(
-    server: Server, captures: list[RemoteCapture]
+    server: Server, captures: list[WebsocketBackend]
 ) -> None:
     kernel_id = server.start_kernel()
     capture, log = attach(captures, server, kernel_id)
@@ -248,7 +245,7 @@ def test_server_rate_limit_is_shown_and_counted(
 
 
 def test_tls_with_ca_bundle_and_json_frames(
-    tls_server: tuple[Server, Path], captures: list[RemoteCapture]
+    tls_server: tuple[Server, Path], captures: list[WebsocketBackend]
 ) -> None:
     server, cert = tls_server
     kernel_id = server.start_session("secure.ipynb")
@@ -265,17 +262,17 @@ def test_tls_with_ca_bundle_and_json_frames(
 def test_tls_without_ca_bundle_is_refused(tls_server: tuple[Server, Path], tmp_path: Path) -> None:
     server, _cert = tls_server
     with pytest.raises(ServerTLSError, match="ca_bundle") as caught:
-        RemoteCapture.connect("x", MessageLog(), server=server.url, token=server.token)
+        WebsocketBackend.connect("x", MessageLog(), server=server.url, token=server.token)
     assert "certificate verif" in str(caught.value)
     not_pem = tmp_path / "ca.pem"
     not_pem.write_text("not a certificate")
     with pytest.raises(ServerTLSError, match="no usable certificate"):
-        RemoteCapture.connect(
+        WebsocketBackend.connect(
             "x", MessageLog(), server=server.url, token=server.token, ca_bundle=str(not_pem)
         )
     assert JupyterServer(server.url, server.token, verify=False).check()
     with pytest.raises(NotAJupyterServerError, match="https"):
-        RemoteCapture.connect(
+        WebsocketBackend.connect(
             "x", MessageLog(), server=server.url.replace("https", "http"), token=server.token
         )
 
@@ -285,12 +282,12 @@ def test_tls_without_ca_bundle_is_refused(tls_server: tuple[Server, Path], tmp_p
 
 def test_wrong_or_missing_token(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ServerAuthError, match="403") as caught:
-        RemoteCapture.connect("x", MessageLog(), server=server.url, token="wrong-token-123")
+        WebsocketBackend.connect("x", MessageLog(), server=server.url, token="wrong-token-123")
     assert "refused the token" in str(caught.value)
     assert "wrong-token-123" not in str(caught.value)
     monkeypatch.delenv(TOKEN_ENV, raising=False)
     with pytest.raises(ServerAuthError, match="needs a token") as caught:
-        RemoteCapture.connect("x", MessageLog(), server=server.url)
+        WebsocketBackend.connect("x", MessageLog(), server=server.url)
     assert TOKEN_ENV in str(caught.value)
 
 
@@ -298,22 +295,22 @@ def test_unknown_kernel_lists_the_servers_kernels(server: Server) -> None:
     known = server.start_session("listed.ipynb")
     unknown = str(uuid.uuid4())
     with pytest.raises(KernelNotFoundError) as caught:
-        RemoteCapture.connect(unknown, MessageLog(), server=server.url, token=server.token)
+        WebsocketBackend.connect(unknown, MessageLog(), server=server.url, token=server.token)
     message = str(caught.value)
     assert f"has no kernel {unknown}" in message
     assert known in message
     assert "listed.ipynb" in message
     with pytest.raises(KernelNotFoundError, match=r"listed\.ipynb"):
-        RemoteCapture.connect("nope.ipynb", MessageLog(), server=server.url, token=server.token)
+        WebsocketBackend.connect("nope.ipynb", MessageLog(), server=server.url, token=server.token)
 
 
 def test_refused_port_and_wrong_base_url(server: Server) -> None:
     with pytest.raises(ServerUnreachableError, match="connection refused"):
-        RemoteCapture.connect("x", MessageLog(), server=f"http://127.0.0.1:{free_port()}/")
+        WebsocketBackend.connect("x", MessageLog(), server=f"http://127.0.0.1:{free_port()}/")
     with pytest.raises(NotAJupyterServerError, match="base URL"):
-        RemoteCapture.connect("x", MessageLog(), server=server.url + "user/me/", token="t")
+        WebsocketBackend.connect("x", MessageLog(), server=server.url + "user/me/", token="t")
     with pytest.raises(NotAJupyterServerError, match="not a server URL"):
-        RemoteCapture.connect("x", MessageLog(), server="127.0.0.1:8888")
+        WebsocketBackend.connect("x", MessageLog(), server="127.0.0.1:8888")
 
 
 class _Forbidding(http.server.BaseHTTPRequestHandler):
@@ -344,7 +341,7 @@ def test_403_says_whether_origin_or_xsrf(path: str, says: str) -> None:
     try:
         url = f"http://127.0.0.1:{stub.server_address[1]}/{path}"
         with pytest.raises(ServerAuthError, match=says):
-            RemoteCapture.connect("x", MessageLog(), server=url, token="t")
+            WebsocketBackend.connect("x", MessageLog(), server=url, token="t")
     finally:
         stub.shutdown()
         stub.server_close()
@@ -373,7 +370,7 @@ def test_v1_garbage_is_malformed_never_a_crash(data: bytes) -> None:
 
 
 def test_a_killed_kernel_is_restarted_by_the_server(
-    server: Server, captures: list[RemoteCapture]
+    server: Server, captures: list[WebsocketBackend]
 ) -> None:
     kernel_id = server.start_kernel()
     capture, log = attach(captures, server, kernel_id)

@@ -153,7 +153,7 @@ def test_the_key_never_leaves_python(
         assert key not in state
         assert key.encode() not in sent
         assert key not in repr(monitor)
-        assert key not in repr(monitor._capture.info)  # type: ignore[union-attr]
+        assert key not in repr(monitor._backend.info)  # type: ignore[union-attr]
         assert all(key not in repr(m) for m in monitor.messages)
     assert key not in caplog.text
 
@@ -184,7 +184,7 @@ def test_a_view_gets_the_window_then_older_rows_in_pages_by_its_filters(
     before = window[0]["seq"]
     wanted = [s for s in comm_msgs if s < before]
     filters = {"types": ["comm_msg"], "channels": [], "text": "", "show_status": False}
-    monkeypatch.setattr("jpf_widget.widget.OLDER_ROWS", 60)
+    monkeypatch.setattr("jpf_widget.feed.OLDER_ROWS", 60)
     pages: list[list[dict[str, Any]]] = []
     cursor, done = before, False
     while not done:

@@ -1,8 +1,10 @@
-"""Capture through a Jupyter server: its REST API and its kernel websocket, no ZMQ, no key.
+"""The websocket back end: a kernel reached through a Jupyter server's REST API and kernel
+websocket, no ZMQ, no key.
 
-:class:`RemoteCapture` is what :class:`~jpf_widget.capture.Capture` is for a kernel one can only
-reach through a server (a remote machine, JupyterHub, a container). It records into the same
-:class:`~jpf_widget.log.MessageLog`, with the same states, so the widget shows the same view.
+:class:`WebsocketBackend` is what :class:`~jpf_widget.backends.zmq.ZmqBackend` is for a kernel
+one can only reach through a server (a remote machine, JupyterHub, a container). It records into
+the same :class:`~jpf_widget.log.MessageLog`, with the same states, so the widget shows the same
+view.
 
 One daemon thread runs its own asyncio loop (never the notebook's) and holds one websocket::
 
@@ -28,8 +30,8 @@ What the server adds on iopub carries our ``session_id`` as its header's ``sessi
 ``status`` ``restarting`` / ``dead`` (its restarter) and, when it drops iopub messages for this
 connection, a ``stream`` on ``stderr`` starting ``IOPub message rate exceeded.`` (or ``data
 rate``), recorded with a ``rate_limit`` marker. The kernel's own msg_ids pass through unchanged,
-so :class:`~jpf_widget.capture.LossDetector` counts what the server dropped. Each websocket gets
-its own shell socket on the server, so the only shell messages are replies to our
+so :class:`~jpf_widget.backends.loss.LossDetector` counts what the server dropped. Each
+websocket gets its own shell socket on the server, so the only shell messages are replies to our
 ``kernel_info_request`` (sent on connect and after a restart). ``GET api/kernels/{id}`` every
 ~2 s follows the server's ``execution_state``; a 404 means the kernel is gone (*dead*). A restart
 through the REST API is not announced: the kernel's ``shutdown_reply`` (``restart: true``) says
@@ -53,33 +55,17 @@ import orjson
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from .capture import KernelWatch, ViewTraffic
-from .log import MessageLog
-from .messages import Message, make_message
-from .servers import (
+from ..log import MessageLog
+from ..messages import Message, make_message
+from ..servers import (
     TOKEN_ENV,
     JupyterServer,
-    NotAJupyterServerError,
-    ServerAuthError,
-    ServerError,
-    ServerTLSError,
-    ServerUnreachableError,
     match_kernel,
 )
-from .wire import DELIMITER, Frames, MalformedMessage, Signer, split_frames
+from ..wire import DELIMITER, Frames, MalformedMessage, Signer, split_frames
+from .base import BackendBase, CaptureMode, ViewTraffic
 
-__all__ = [
-    "TOKEN_ENV",
-    "V1_PROTOCOL",
-    "NotAJupyterServerError",
-    "RemoteCapture",
-    "ServerAuthError",
-    "ServerError",
-    "ServerTLSError",
-    "ServerUnreachableError",
-    "decode_v1",
-    "encode_v1",
-]
+__all__ = ["V1_PROTOCOL", "WebsocketBackend", "decode_v1", "encode_v1"]
 
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -147,14 +133,12 @@ def _decode_json(data: str | bytes) -> tuple[str, list[bytes]]:
     return str(message.get("channel") or "shell"), parts + buffers
 
 
-class RemoteCapture(KernelWatch):
+class WebsocketBackend(BackendBase):
     """Attach to one kernel through a Jupyter server and record what it says into ``log``.
 
     Make one with :meth:`connect`, which checks the server and finds the kernel (raising a
     :class:`~jpf_widget.kernels.TargetError` that says what to do), then :meth:`start` it.
-    Its attributes are those of :class:`~jpf_widget.capture.Capture` that a monitor reads:
-    ``state``, ``detail``, ``kernel_info``, ``restarts``, ``loss``, ``own_requests``,
-    :attr:`changes` and :meth:`connection`.
+    It is a :class:`~jpf_widget.backends.base.Backend`.
 
     Parameters
     ----------
@@ -215,7 +199,7 @@ class RemoteCapture(KernelWatch):
         timeout: float = 5.0,
         view_traffic: ViewTraffic | None = None,
         poll_interval: float = 2.0,
-    ) -> RemoteCapture:
+    ) -> WebsocketBackend:
         """Check the server, find the kernel ``target`` names there, and make its capture.
 
         ``target`` is a kernel id, a unique id prefix, a notebook path or a unique notebook
@@ -252,9 +236,13 @@ class RemoteCapture(KernelWatch):
 
     def __repr__(self) -> str:
         return (
-            f"RemoteCapture(server={self.server.url!r}, kernel_id={self.kernel_id!r}, "
+            f"WebsocketBackend(server={self.server.url!r}, kernel_id={self.kernel_id!r}, "
             f"state={self.state!r})"
         )
+
+    @property
+    def capture(self) -> CaptureMode:
+        return "server"
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -288,7 +276,7 @@ class RemoteCapture(KernelWatch):
 
     # -- the thread -----------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _serve(self) -> None:
         loop = asyncio.new_event_loop()
         try:
             with self._lock:
@@ -298,9 +286,6 @@ class RemoteCapture(KernelWatch):
                 self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 loop.run_until_complete(self._task)
-        except Exception as exc:  # the monitor reports, it never takes the notebook down
-            self._set_state("dead", f"capture stopped: {type(exc).__name__}: {exc}")
-            self.log.add_marker("dead", f"capture stopped: {exc}")
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
@@ -363,7 +348,7 @@ class RemoteCapture(KernelWatch):
                 why = f"cannot reach the server at {self.server.url} ({_reason(exc)})"
             else:
                 delay = _FIRST_RETRY
-                await self._serve(ws)
+                await self._read(ws)
                 why = "lost the websocket to the server"
             if self.state != "dead":  # a dead kernel stays dead until it speaks again
                 self._set_state("connecting", f"{why}: retrying in {delay:g} s")
@@ -378,7 +363,7 @@ class RemoteCapture(KernelWatch):
             )
         return f"the server answered {exc.code} to the websocket"
 
-    async def _serve(self, ws: WebSocketClientConnection) -> None:
+    async def _read(self, ws: WebSocketClientConnection) -> None:
         """Read the websocket until it closes."""
         self._ws = ws
         self.protocol = ws.selected_subprotocol or "json"
@@ -443,10 +428,9 @@ class RemoteCapture(KernelWatch):
     def _observe(self, message: Message) -> None:
         """Follow the kernel's life through what it says: kernel info, restarts."""
         if message.channel == "shell" and message.msg_type == "kernel_info_reply":
-            self.kernel_info = message.content
             self._awaiting_info = False
-            self._changes += 1
-        if message.msg_type == "iopub_welcome" or not message.session:
+        restarted = self._observe_kernel(message)
+        if restarted is None:
             return
         self._heard += 1
         if message.msg_type == "shutdown_reply" and message.content.get("restart"):
@@ -454,7 +438,7 @@ class RemoteCapture(KernelWatch):
             # kernel's first words can pass before the server's sockets reach it
             self._set_state("restarting", "the kernel is restarting")
             self._awaiting_info = True
-        if self._take_session(message.session):
+        if restarted:
             self._awaiting_info = True
             self._send_kernel_info_request()
         if self._ws is not None and self.state in ("restarting", "dead", "unresponsive"):
