@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Model } from "../src/types";
 import widget from "../src/widget";
 import { row } from "./helpers";
@@ -54,14 +54,34 @@ function fakeModel(traits: Record<string, unknown> = {}) {
   return { model, state, sent, emit, custom, listeners };
 }
 
-// New rows are drawn at most every 100 ms (LIVE_DRAW_MS): wait a little longer than that.
-const frame = () => new Promise((r) => setTimeout(r, 140));
+/**
+ * Let the view apply what it scheduled, on the fake clock: new rows are drawn at most every
+ * 100 ms (LIVE_DRAW_MS), counters and chips at most every 250 ms (CHROME_INTERVAL), each at the
+ * next animation frame (16 ms); bodies are asked for 100 ms after a draw. 300 ms covers them
+ * all.
+ */
+const settle = () => vi.advanceTimersByTimeAsync(300);
 
 let cleanup: (() => void) | null = null;
+beforeEach(() => {
+  vi.useFakeTimers({
+    toFake: [
+      "setTimeout",
+      "clearTimeout",
+      "setInterval",
+      "clearInterval",
+      "requestAnimationFrame",
+      "cancelAnimationFrame",
+      "performance",
+      "Date",
+    ],
+  });
+});
 afterEach(() => {
   cleanup?.();
   cleanup = null;
   document.body.innerHTML = "";
+  vi.useRealTimers();
 });
 
 describe("widget", () => {
@@ -75,7 +95,7 @@ describe("widget", () => {
     const rows = Array.from({ length: 20_000 }, (_, i) => row(i + 1));
     f.custom({ kind: "rows" }, rows.slice(19_990));
     f.custom({ kind: "history", id: f.sent[0].id, total: 20_000 }, rows);
-    await frame();
+    await settle();
     const root = el.querySelector(".jpf-monitor") as HTMLElement;
     expect(root.dataset.status).toBe("connected");
     // the window holds the newest 10,000 (window_rows' default)
@@ -101,7 +121,7 @@ describe("widget", () => {
       }),
     ]);
     f.model.set("view", "threaded");
-    await frame();
+    await settle();
     expect((el.querySelector(".jpf-monitor") as HTMLElement).dataset.view).toBe("threaded");
     expect(el.querySelector("[data-role=placeholder]")?.textContent).toContain("execute_request");
     expect(el.querySelector("[data-role=thread]")?.getAttribute("data-parent-id")).toBe("r1");
@@ -114,9 +134,9 @@ describe("widget", () => {
     const el = document.createElement("div");
     cleanup = widget.render({ model: f.model, el });
     f.custom({ kind: "rows" }, [row(7, { msg_type: "stream", size: 10_000_000 })]);
-    await frame();
+    await settle();
     (el.querySelector("[data-role=row][data-seq='7'] .jpf-line") as HTMLElement).click();
-    await new Promise((r) => setTimeout(r, 200));
+    await settle();
     const req = f.sent.find((m) => m.kind === "bodies");
     expect(req).toMatchObject({ kind: "bodies", seqs: [7] });
     f.custom({ kind: "bodies", id: req?.id }, [
@@ -129,7 +149,7 @@ describe("widget", () => {
         buffers: [],
       },
     ]);
-    await frame();
+    await settle();
     expect(el.querySelector("[data-role=rendered-output]")?.textContent).toContain("hello");
   });
 
@@ -165,7 +185,7 @@ describe("widget", () => {
     const el = document.createElement("div");
     cleanup = widget.render({ model: f.model, el });
     expect(f.sent.map((m) => m.kind)).toEqual(["history", "refresh"]);
-    await frame();
+    await settle();
     const root = el.querySelector(".jpf-monitor") as HTMLElement;
     expect(root.dataset.picker).toBe("open");
     const pickRow = el.querySelector("[data-role=picker-row]") as HTMLElement;
@@ -174,37 +194,37 @@ describe("widget", () => {
     expect(pickRow.textContent).toContain("3 min ago");
     expect(el.querySelector("[data-role=picker-refresh]")?.textContent).toBe("refreshing…");
     f.custom({ kind: "refreshed", id: f.sent[1].id }, []);
-    await frame();
+    await settle();
     expect(el.querySelector("[data-role=picker-refresh]")?.textContent).toBe("refresh");
     expect(el.querySelector(".jpf-empty")?.textContent).toBe("");
 
     // rows of some earlier kernel are in the window
     f.custom({ kind: "rows" }, [row(1), row(2)]);
-    await frame();
+    await settle();
     pickRow.click();
     const attach = f.sent[f.sent.length - 1];
     expect(attach).toMatchObject({ kind: "attach", target: "k-target-0001" });
-    await frame();
+    await settle();
     expect(root.dataset.picker).toBe("closed");
     expect(el.querySelectorAll("[data-role=row]").length).toBe(0);
     // an old kernel's row still in flight is held back, then dropped by the switch
     f.custom({ kind: "rows" }, [row(3)]);
     f.model.set("target", "k-target-0001");
     f.model.set("status", "connected");
-    await frame();
+    await settle();
     expect(el.querySelectorAll("[data-role=row]").length).toBe(0);
     f.custom({ kind: "rows" }, [
       row(4, { channel: "monitor", msg_type: "switched", summary: "to k-target" }),
       row(5, { summary: "from the new kernel" }),
     ]);
     f.custom({ kind: "attached", id: attach.id }, []);
-    await frame();
+    await settle();
     const seqs = [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => r.dataset.seq);
     expect(seqs).toEqual(["4", "5"]);
 
     // "switch kernel" opens it again; a failed attach reopens it
     (el.querySelector("[data-role=switch-kernel]") as HTMLElement).click();
-    await frame();
+    await settle();
     expect(root.dataset.picker).toBe("open");
     expect(f.sent[f.sent.length - 1]).toMatchObject({ kind: "refresh" });
     (el.querySelector("[data-role=picker-row]") as HTMLElement).click();
@@ -219,12 +239,12 @@ describe("widget", () => {
         i === 4 ? row(4, { channel: "monitor", msg_type: "switched" }) : row(i),
       ),
     );
-    await frame();
+    await settle();
     expect(root.dataset.picker).toBe("open");
     const back = [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => r.dataset.seq);
     expect(back).toEqual(["4", "5", "6"]);
     f.model.set("kernels_error", "could not reach http://127.0.0.1:8888/");
-    await frame();
+    await settle();
     expect(el.querySelector("[data-role=picker-error]")?.textContent).toContain("could not reach");
   });
 
@@ -237,7 +257,7 @@ describe("widget", () => {
       row(951 + i, i === 10 ? { msg_type: "comm_msg" } : {}),
     );
     f.custom({ kind: "history", id: f.sent[0].id, total: 50 }, rows);
-    await frame();
+    await settle();
     const older = () => f.sent.filter((m) => m.kind === "older");
     expect(older()).toHaveLength(1);
     expect(older()[0]).toMatchObject({
@@ -253,7 +273,7 @@ describe("widget", () => {
     const id = older()[0].id;
     const page = [row(700, { msg_type: "comm_msg" }), row(900, { msg_type: "comm_msg" })];
     f.custom({ kind: "older", id, next: 700, done: false }, page);
-    await frame();
+    await settle();
     expect(listed()).toEqual([700, 900, 961]);
     // still at the top and not done: the next page is asked for below where the search stopped
     expect(older()).toHaveLength(2);
@@ -261,13 +281,13 @@ describe("widget", () => {
     f.custom({ kind: "older", id: older()[1].id, next: 0, done: true }, [
       row(3, { msg_type: "comm_msg" }),
     ]);
-    await frame();
+    await settle();
     expect(listed()).toEqual([3, 700, 900, 961]);
-    await frame();
+    await settle();
     expect(older()).toHaveLength(2); // done: no more requests
     // a filter change starts again from the window
     f.model.set("filter_types", []);
-    await frame();
+    await settle();
     expect(listed()).not.toContain(3);
   });
 
@@ -278,7 +298,7 @@ describe("widget", () => {
     const comm = (seq: number) => row(seq, { msg_type: "comm_msg" });
     const rows = Array.from({ length: 50 }, (_, i) => (i === 10 ? comm(961) : row(951 + i)));
     f.custom({ kind: "history", id: f.sent[0].id, total: 50 }, rows);
-    await frame();
+    await settle();
     const older = () => f.sent.filter((m) => m.kind === "older");
     expect(older()).toHaveLength(1);
     // a flood of matching rows: the list keeps at most twice the window, its oldest are cut
@@ -288,7 +308,7 @@ describe("widget", () => {
         Array.from({ length: 40 }, (_, i) => comm(1001 + 40 * b + i)),
       );
     f.custom({ kind: "older", id: older()[0].id, next: 0, done: true }, [comm(700)]);
-    await frame();
+    await settle();
     const shown = el.querySelector("[data-counter=shown] .jpf-cvalue")?.textContent;
     expect(shown).toBe("100"); // not 101: row 700 would have left a gap below row 1021
     expect(older()).toHaveLength(1); // following the tail, not at the top: nothing asked
@@ -301,17 +321,17 @@ describe("widget", () => {
     const comm = (seq: number) => row(seq, { msg_type: "comm_msg" });
     const rows = Array.from({ length: 50 }, (_, i) => (i === 10 ? comm(961) : row(951 + i)));
     f.custom({ kind: "history", id: f.sent[0].id, total: 50 }, rows);
-    await frame();
+    await settle();
     const older = () => f.sent.filter((m) => m.kind === "older");
     const listed = () =>
       [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => Number(r.dataset.seq));
     expect(older()).toHaveLength(1);
     f.custom({ kind: "rows" }, [row(1001), comm(1005)]); // paused: counted, not listed
     f.custom({ kind: "older", id: older()[0].id, next: 0, done: true }, [comm(700)]);
-    await frame();
+    await settle();
     expect(listed()).toEqual([700, 961]);
     f.model.set("paused", false);
-    await frame();
+    await settle();
     expect(listed()).toEqual([961, 1005]);
     expect(older()).toHaveLength(2); // asked again, from the window's first row
     expect(older()[1]).toMatchObject({ before: 953 }); // 951 and 952 left the window of 50
@@ -323,18 +343,46 @@ describe("widget", () => {
     cleanup = widget.render({ model: f.model, el });
     const rows = Array.from({ length: 100 }, (_, i) => row(i + 1));
     f.custom({ kind: "history", id: f.sent[0].id, total: 100 }, rows);
-    await frame();
+    await settle();
     const shown = () => el.querySelector("[data-counter=shown] .jpf-cvalue")?.textContent;
     expect(shown()).toBe("100");
     f.model.set("window_rows", 30);
-    await frame();
+    await settle();
     expect(shown()).toBe("30");
     const histories = f.sent.filter((m) => m.kind === "history");
     expect(histories).toHaveLength(2);
     f.model.set("window_rows", 200);
     f.custom({ kind: "history", id: f.sent[f.sent.length - 1].id, total: 100 }, rows);
-    await frame();
+    await settle();
     expect(shown()).toBe("100");
+  });
+
+  it("draws new rows at most every 100 ms and counters at most every 250 ms", async () => {
+    const f = fakeModel();
+    const el = document.createElement("div");
+    cleanup = widget.render({ model: f.model, el });
+    const listed = () =>
+      [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => Number(r.dataset.seq));
+    const captured = () => el.querySelector("[data-counter=captured] .jpf-cvalue")?.textContent;
+    f.custom({ kind: "rows" }, [row(1)]);
+    await settle();
+    expect(listed()).toEqual([1]);
+    expect(captured()).toBe("1");
+    // long after the last draw: drawn at the next frame
+    f.custom({ kind: "rows" }, [row(2)]);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(listed()).toEqual([1, 2]);
+    expect(captured()).toBe("2");
+    // right after a draw: held back, then drawn once the interval is over
+    f.custom({ kind: "rows" }, [row(3)]);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(listed()).toEqual([1, 2]);
+    expect(captured()).toBe("2");
+    await vi.advanceTimersByTimeAsync(80);
+    expect(listed()).toEqual([1, 2, 3]);
+    expect(captured()).toBe("2");
+    await vi.advanceTimersByTimeAsync(150);
+    expect(captured()).toBe("3");
   });
 
   it("a history with a switched marker shows only the current kernel's rows", async () => {
@@ -346,7 +394,7 @@ describe("widget", () => {
       row(2, { channel: "monitor", msg_type: "switched" }),
       row(3),
     ]);
-    await frame();
+    await settle();
     const seqs = [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => r.dataset.seq);
     expect(seqs).toEqual(["2", "3"]);
   });
@@ -368,12 +416,12 @@ describe("widget", () => {
       row(1, { msg_type: "kernel_info_reply", channel: "shell", own: true }),
       row(2),
     ]);
-    await frame();
+    await settle();
     expect(el.querySelectorAll("[data-role=row]").length).toBe(1);
     expect(el.querySelector("[data-counter=captured] .jpf-cvalue")?.textContent).toBe("2");
     const own = el.querySelector("[data-role=show-own]") as HTMLInputElement;
     own.click();
-    await frame();
+    await settle();
     expect(el.querySelectorAll("[data-role=row]").length).toBe(2);
     expect(el.querySelector("[data-role=connection]")?.textContent).toBe(
       "http://127.0.0.1:8888/ · target.ipynb · protocol v1.kernel.websocket.jupyter.org",
@@ -384,7 +432,7 @@ describe("widget", () => {
     const f = fakeModel({ status: "failed", status_detail: "no kernel matches 'x'" });
     const el = document.createElement("div");
     cleanup = widget.render({ model: f.model, el });
-    await frame();
+    await settle();
     expect(el.querySelector("[data-role=status-detail]")?.textContent).toContain("no kernel");
     expect((el.querySelector(".jpf-empty") as HTMLElement).hidden).toBe(true);
     f.model.set("status", "connected");
@@ -396,7 +444,7 @@ describe("widget", () => {
         summary: "jupyter.widget 4122f97a",
       }),
     ]);
-    await frame();
+    await settle();
     const head = el.querySelector(".jpf-thread-head")?.textContent ?? "";
     expect(head).toContain("jupyter.widget · 4122f97a");
     expect(head.match(/4122f97a/g)?.length).toBe(1);
@@ -408,10 +456,10 @@ describe("widget", () => {
     document.body.append(el);
     cleanup = widget.render({ model: f.model, el });
     f.custom({ kind: "rows" }, [row(1), row(2), row(3)]);
-    await frame();
+    await settle();
     for (const seq of [1, 2, 3])
       (el.querySelector(`[data-role=row][data-seq='${seq}'] .jpf-line`) as HTMLElement).click();
-    await new Promise((r) => setTimeout(r, 200));
+    await settle();
     const batch = f.sent.filter((m) => m.kind === "bodies");
     expect(batch).toHaveLength(1);
     expect(batch[0].seqs).toEqual([1, 2, 3]);
@@ -429,7 +477,7 @@ describe("widget", () => {
     f.custom({ kind: "bodies", id: singles[0].id }, [body(1)]);
     f.custom({ kind: "error", id: singles[1].id, message: "Recursion limit reached" }, undefined);
     f.custom({ kind: "bodies", id: singles[2].id }, []); // evicted meanwhile
-    await frame();
+    await settle();
     const detail = (seq: number) => el.querySelector(`[data-role=row][data-seq='${seq}']`);
     expect(detail(1)?.querySelector("[data-role=rendered-output]")?.textContent).toContain(
       "body 1",
@@ -440,10 +488,10 @@ describe("widget", () => {
     expect(detail(3)?.querySelector("[data-role=body-error]")?.textContent).toContain(
       "no longer holds",
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await settle();
     expect(f.sent.filter((m) => m.kind === "bodies")).toHaveLength(4); // no retry loop
     (el.querySelector("[data-seq='2'] [data-role=body-retry]") as HTMLElement).click();
-    await new Promise((r) => setTimeout(r, 200));
+    await settle();
     expect(f.sent[f.sent.length - 1]).toMatchObject({ kind: "bodies", seqs: [2] });
   });
 
@@ -461,10 +509,10 @@ describe("widget", () => {
         return row(seq, { summary: `out ${seq}`, own: seq % 5 === 0, size: seq * 10 });
       });
     f.custom({ kind: "history", id: f.sent[0].id, total: 50 }, mixed(1, 50));
-    await frame();
+    await settle();
     const before = [...el.querySelectorAll("[data-role=row]")];
     f.custom({ kind: "rows" }, mixed(51, 500));
-    await new Promise((r) => setTimeout(r, 300));
+    await settle();
     const after = [...el.querySelectorAll<HTMLElement>("[data-role=row]")];
     expect(after.some((r) => before.includes(r))).toBe(true);
     expect(after.at(-1)?.dataset.seq).toBe("550");
@@ -476,7 +524,7 @@ describe("widget", () => {
     widget.initialize({ model: g.model });
     const cleanup2 = widget.render({ model: g.model, el: el2 });
     g.custom({ kind: "history", id: g.sent[0].id, total: 550 }, mixed(1, 550));
-    await frame();
+    await settle();
     const fresh = [...el2.querySelectorAll<HTMLElement>("[data-role=row]")];
     cleanup2();
     expect(fresh.map((r) => r.dataset.seq)).toEqual(after.map((r) => r.dataset.seq));
