@@ -27,6 +27,7 @@ import zmq
 from jupyter_client.session import Session
 
 from jpf_widget.backends import ZmqBackend
+from jpf_widget.backends.zmq import IOPUB
 from jpf_widget.kernels import ConnectionInfo
 from jpf_widget.log import MessageLog
 from jpf_widget.wire import split_frames
@@ -88,7 +89,7 @@ def _monitor(sub: zmq.Socket[Any], count: int) -> None:
     while log.stats()["captured"] < count:
         if capture._pending is None:  # else the next drain records the batch being checked
             sub.poll(1000)
-        capture._drain(sub, "iopub")
+        capture._drain(sub, IOPUB)
     assert log.stats()["bad_signature"] == 0
 
 

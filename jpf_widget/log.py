@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .messages import (
+    FROM_KERNEL,
     MSG_TYPE,
     SEQ,
     Marker,
@@ -111,10 +112,16 @@ class MessageLog:
         return make_message(added[0]) if added else None
 
     def add_many(
-        self, channel: str, batch: list[Frames], received: float | None = None
+        self,
+        channel: str,
+        batch: list[Frames],
+        received: float | None = None,
+        direction: str = FROM_KERNEL,
+        client: str = "",
     ) -> list[Record]:
         """Record messages that passed their signature check, in order, under one lock; returns
-        their records (:func:`make_message` makes one a :class:`Message`).
+        their records (:func:`make_message` makes one a :class:`Message`). All of ``batch``
+        went one ``direction`` on ``channel``, to or from one ``client`` (when known).
 
         This is the hot path of capture (tens of thousands of messages a second): locals
         instead of attribute lookups, counters and eviction once per batch.
@@ -134,7 +141,7 @@ class MessageLog:
             entries, type_counts = self._entries, self._type_counts
             seq, cost = self._next_seq, 0
             for frames in batch:
-                record = new_record(seq, channel, when, frames)
+                record = new_record(seq, channel, when, frames, direction=direction, client=client)
                 _, _, _, msg_id, msg_type, _, parent_id, _, comm_id, *_, size = record
                 if msg_id in by_id:
                     self._problems["bad_signature"] += 1

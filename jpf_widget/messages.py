@@ -25,10 +25,12 @@ import orjson
 from .wire import Blob, Frames
 
 __all__ = [
+    "FROM_KERNEL",
     "MSG_TYPE",
     "PARENT_ID",
     "SEQ",
     "SESSION",
+    "TO_KERNEL",
     "ClearOutput",
     "CommClose",
     "CommMsg",
@@ -73,6 +75,8 @@ Record = tuple[
     bytes,  # metadata, as sent
     Blob,  # content, as sent
     tuple[Blob, ...],  # buffers
+    str,  # direction: "from_kernel" or "to_kernel"
+    str,  # client: a short id of the client a shell/control/stdin message went to or came from
     int,  # size on the wire, all frames
 ]
 
@@ -84,7 +88,19 @@ SESSION: Final = 5
 PARENT_ID: Final = 6
 
 
-def new_record(seq: int, channel: str, received: float, frames: Frames) -> Record:
+FROM_KERNEL: Final = "from_kernel"
+TO_KERNEL: Final = "to_kernel"
+
+
+def new_record(
+    seq: int,
+    channel: str,
+    received: float,
+    frames: Frames,
+    *,
+    direction: str = FROM_KERNEL,
+    client: str = "",
+) -> Record:
     """The log's record of a message that passed its checks."""
     # wire.split_frames checked msg_id and msg_type are strings, and parent's msg_id
     header, parent = frames.header, frames.parent_header
@@ -109,6 +125,8 @@ def new_record(seq: int, channel: str, received: float, frames: Frames) -> Recor
         frames.metadata_bytes,
         content,
         frames.buffers,
+        direction,
+        client,
         frames.size,
     )
 
@@ -121,7 +139,14 @@ class Message:
     seq : int
         Position in this monitor's capture, unique and increasing.
     channel : str
-        ``"iopub"``, or ``"shell"`` for replies to the monitor's own requests.
+        ``"iopub"``, ``"shell"``, ``"control"`` or ``"stdin"``. Without a tap only iopub, and
+        the replies to the monitor's own requests on shell, are seen.
+    direction : str
+        ``"from_kernel"`` or ``"to_kernel"`` (requests and replies from clients: only through
+        a tap).
+    client : str or None
+        A short, stable id of the client a shell, control or stdin message came from or went
+        to (seen through a tap); None on iopub, which goes to every client.
     received : float
         Local time of arrival, seconds since the epoch.
     size : int
@@ -195,8 +220,16 @@ class Message:
         return self._record[13]
 
     @property
-    def size(self) -> int:
+    def direction(self) -> str:
         return self._record[14]
+
+    @property
+    def client(self) -> str | None:
+        return self._record[15] or None
+
+    @property
+    def size(self) -> int:
+        return self._record[16]
 
     @property
     def header(self) -> dict[str, Any]:
@@ -238,6 +271,8 @@ class Message:
             "content": self.content,
             "buffers": [len(buffer) for buffer in self.buffers],
             "channel": self.channel,
+            "direction": self.direction,
+            "client": self.client,
         }
 
 

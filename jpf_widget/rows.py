@@ -3,7 +3,8 @@
 Both are plain JSON-able dicts; their fields are the contract in ``js/README.md``. The view
 holds only the newest rows; :func:`row_filter` picks older ones for it by the view's filters::
 
-    Row:  {"seq": 17, "msg_id": "…", "msg_type": "stream", "channel": "iopub", "t": 1764…4,
+    Row:  {"seq": 17, "msg_id": "…", "msg_type": "stream", "channel": "iopub",
+           "direction": "from_kernel", "client": "", "t": 1764…4,
            "date": "…", "session": "…", "parent_id": "…", "parent_type": "execute_request",
            "parent_session": "…", "parent_date": "…", "comm_id": "", "summary": "stdout: hi",
            "size": 412, "state": "", "mimes": [], "own": false, "code": ""}
@@ -46,6 +47,8 @@ def row(entry: Entry, own_requests: Container[str] = ()) -> dict[str, Any]:
         "msg_id": entry.msg_id,
         "msg_type": entry.msg_type,
         "channel": entry.channel,
+        "direction": entry.direction,
+        "client": entry.client or "",
         "t": entry.received * 1000,
         "date": _text(entry.header.get("date")),
         "session": entry.session,
@@ -69,8 +72,9 @@ def row_filter(
     """Which entries the view's list shows, with the view's filters: the same rules as
     ``makePredicate`` in ``js/src/filter.ts``, for the rows the view asks for by scrolling up.
 
-    ``filters``: ``{"types": [...], "channels": [...], "text": "", "show_status": false,
-    "cleared_seq": -1, "show_own": false}`` (missing keys: no filter). Entries up to
+    ``filters``: ``{"types": [...], "channels": [...], "directions": [...], "clients": [...],
+    "text": "", "show_status": false, "cleared_seq": -1, "show_own": false}`` (missing keys:
+    no filter; a client filter keeps iopub, which goes to every client). Entries up to
     ``cleared_seq`` are hidden; markers follow only the channel filter (theirs is ``monitor``);
     ``status`` only with ``show_status`` or chosen as a type; replies to the monitor's own
     requests only with ``show_own``; the text matches summary, msg_type, msg_id and comm_id,
@@ -78,6 +82,8 @@ def row_filter(
     """
     types = frozenset(_strings(filters.get("types")))
     channels = frozenset(_strings(filters.get("channels")))
+    directions = frozenset(_strings(filters.get("directions")))
+    clients = frozenset(_strings(filters.get("clients")))
     text = str(filters.get("text") or "").strip().lower()
     show_status = filters.get("show_status") is True or "status" in types
     show_own = filters.get("show_own") is True
@@ -92,6 +98,10 @@ def row_filter(
         if not show_own and entry.parent_id in own_requests:
             return False
         if channels and entry.channel not in channels:
+            return False
+        if directions and entry.direction not in directions:
+            return False
+        if clients and entry.client is not None and entry.client not in clients:
             return False
         if entry.msg_type == "status" and not show_status:
             return False

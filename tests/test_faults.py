@@ -26,6 +26,7 @@ from jupyter_client.session import Session
 
 from jpf_widget import Monitor
 from jpf_widget.backends import ZmqBackend
+from jpf_widget.backends.zmq import IOPUB
 from jpf_widget.kernels import ConnectionInfo
 from jpf_widget.log import MessageLog
 from jpf_widget.rows import encode_bodies
@@ -361,7 +362,7 @@ def drained(log: MessageLog, messages: list[list[bytes]]) -> set[str]:
         # a full batch is recorded by the next drain, which need not wait for more to come
         while taken < len(messages) and (capture._pending is not None or receiver.poll(5000)):
             before = log.stats()
-            capture._drain(receiver, "iopub")
+            capture._drain(receiver, IOPUB)
             after = log.stats()
             taken += sum(after[k] - before[k] for k in ("captured", "malformed", "bad_signature"))
     threads = {t.name for t in threading.enumerate()}

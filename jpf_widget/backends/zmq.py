@@ -28,13 +28,27 @@ from zmq.utils.monitor import recv_monitor_message
 
 from ..kernels import ConnectionFileError, ConnectionInfo, read_connection_file
 from ..log import MessageLog
-from ..messages import COMM_TYPES, MSG_TYPE, PARENT_ID, SESSION, Message, make_message
+from ..messages import (
+    COMM_TYPES,
+    FROM_KERNEL,
+    MSG_TYPE,
+    PARENT_ID,
+    SESSION,
+    Message,
+    make_message,
+)
 from ..procs import process_exists
 from ..wire import Blob, Frames, MalformedMessage, Signer, split_frames
 from .base import BackendBase, CaptureMode, ViewTraffic
 from .liveness import Liveness
 
-__all__ = ["ZmqBackend"]
+__all__ = ["IOPUB", "Route", "ZmqBackend"]
+
+# Where a message went: (channel, direction, client). A batch taken off one socket of ours
+# has one route; a batch off a tap's capture stream has one per message.
+Route = tuple[str, str, str]
+IOPUB: Route = ("iopub", FROM_KERNEL, "")
+_SHELL_REPLIES: Route = ("shell", FROM_KERNEL, "")
 
 # Messages taken off a busy socket and recorded together, before the loop looks at the
 # others. Small enough that a batch's parsed frames die young: with 2,000, they lived through
@@ -56,7 +70,7 @@ _BAD_STREAK = 3  # failed signatures in a row that say the key looks wrong
 class _Pending:
     """A full batch taken off a socket, its signatures being checked on the second thread."""
 
-    channel: str
+    routes: Route | list[Route]
     batch: list[Frames]
     checked: Future[bytes]
 
@@ -192,14 +206,14 @@ class ZmqBackend(BackendBase):
             now = time.monotonic()
             # a pending batch is recorded by the next drain, even when nothing more has come
             drain = sockets["iopub"] in ready or self._pending is not None
-            taken = self._drain(sockets["iopub"], "iopub") if drain else 0
+            taken = self._drain(sockets["iopub"], IOPUB) if drain else 0
             if 1 < taken < _DRAIN_BATCH:
                 # a flood at the wire's pace: let a few milliseconds' worth queue up, so that
                 # each wakeup (poll, lock, bookkeeping) is paid by dozens of messages rather
                 # than one or two (a backlog, a full batch, is drained without a pause)
                 time.sleep(_COALESCE)
             if sockets["shell"] in ready:
-                self._drain(sockets["shell"], "shell")
+                self._drain(sockets["shell"], _SHELL_REPLIES)
             if sockets["events"] in ready:
                 self._on_socket_event(sockets)
             if sockets["hb"] in ready:
@@ -249,7 +263,7 @@ class ZmqBackend(BackendBase):
         if info != self.info:
             self._moved_to = info
 
-    def _drain(self, sock: zmq.Socket[bytes], channel: str) -> int:
+    def _drain(self, sock: zmq.Socket[bytes], route: Route) -> int:
         """Take what is queued on ``sock`` (up to a batch) and record what passes its checks;
         how many were taken.
 
@@ -258,6 +272,22 @@ class ZmqBackend(BackendBase):
         call, after this thread has taken the next batch meanwhile; a batch with big messages
         is checked half here, half there; any other is checked here and recorded at once.
         """
+        batch, routes, size = self._receive(sock, route)
+        ahead = None
+        if len(batch) == _DRAIN_BATCH:
+            checking = self._hashing().submit(self._signer.check_all, batch)
+            ahead = _Pending(routes, batch, checking)
+        self._settle_pending()  # first: messages keep the order they came in
+        self._pending = ahead
+        if batch and ahead is None:
+            self._settle(routes, batch, self._checked_here(batch, size))
+        return len(batch)
+
+    def _receive(
+        self, sock: zmq.Socket[bytes], route: Route
+    ) -> tuple[list[Frames], Route | list[Route], int]:
+        """Up to a batch of the messages queued on ``sock``, split; their route (all of them
+        came by ``route``), and their size."""
         batch: list[Frames] = []
         recv = sock.recv
         size = 0
@@ -284,14 +314,7 @@ class ZmqBackend(BackendBase):
             size += frames.size
             if size > _DRAIN_BYTES:  # big messages: record before holding more of them
                 break
-        ahead = None
-        if len(batch) == _DRAIN_BATCH:
-            ahead = _Pending(channel, batch, self._hashing().submit(self._signer.check_all, batch))
-        self._settle_pending()  # first: messages keep the order they came in
-        self._pending = ahead
-        if batch and ahead is None:
-            self._settle(channel, batch, self._checked_here(batch, size))
-        return len(batch)
+        return batch, route, size
 
     def _checked_here(self, batch: list[Frames], size: int) -> bytes:
         """Check ``batch`` now; half on the second thread when it holds so many bytes (two big
@@ -311,20 +334,30 @@ class ZmqBackend(BackendBase):
             self._hasher = ThreadPoolExecutor(1, thread_name_prefix="jpf-hash")
         return self._hasher
 
-    def _settle(self, channel: str, batch: list[Frames], good: bytes) -> None:
+    def _settle(self, routes: Route | list[Route], batch: list[Frames], good: bytes) -> None:
         """Record the messages of ``batch`` whose signature is good, count the others."""
         if good.count(1) != len(good):
+            if isinstance(routes, list):
+                routes = [r for ok, r in zip(good, routes, strict=True) if ok]
             batch = [frames for ok, frames in zip(good, batch, strict=True) if self._signed(ok)]
         elif self._bad_streak:
             self._signed(True)
-        if batch:
-            self._record(channel, batch)
+        if not batch:
+            return
+        if isinstance(routes, tuple):
+            self._record(routes, batch)
+            return
+        start = 0  # record each run of messages that went the same way
+        for end in range(1, len(batch) + 1):
+            if end == len(batch) or routes[end] != routes[start]:
+                self._record(routes[start], batch[start:end])
+                start = end
 
     def _settle_pending(self) -> None:
         """Record the batch still being checked, if there is one."""
         pending, self._pending = self._pending, None
         if pending is not None:
-            self._settle(pending.channel, pending.batch, pending.checked.result())
+            self._settle(pending.routes, pending.batch, pending.checked.result())
 
     def _signed(self, good: bool | int) -> bool:
         """Count a message's signature check; a run of failures says the key looks wrong."""
@@ -341,20 +374,28 @@ class ZmqBackend(BackendBase):
             self._publish()
         return False
 
-    def _record(self, channel: str, batch: list[Frames]) -> None:
+    def _record(self, route: Route, batch: list[Frames]) -> None:
+        """Record messages that went one way, and learn from them what the kernel does."""
+        channel, direction, client = route
+        if direction != FROM_KERNEL:  # a client's request: nothing of the kernel's life in it
+            self.log.add_many(channel, self._masked(batch), None, direction, client)
+            return
         loss, own_requests, view_traffic = self.loss, self.own_requests, self.view_traffic
         feed = loss.feed
         lost = loss.lost
+        # every reply on shell, control or stdin that reaches us is seen (our own, or all of
+        # them through a tap): its number is no gap
+        replies = channel != "iopub"
         keep = []
         for frames in batch:
             header, parent = frames.header, frames.parent_header
             msg_type = header["msg_type"]
-            feed(header["msg_id"], msg_type, channel, parent, parent.get("msg_id") in own_requests)
+            feed(header["msg_id"], msg_type, channel, parent, replies)
             if view_traffic is not None and msg_type in COMM_TYPES and view_traffic.covers(frames):
                 self.log.count_problem("own_view_traffic")
             else:
                 keep.append(frames)
-        records = self.log.add_many(channel, keep)
+        records = self.log.add_many(channel, keep, None, direction, client)
         session = self.kernel_session
         for record in records:
             # most messages say nothing about the kernel's life: skip the call for them
@@ -368,6 +409,10 @@ class ZmqBackend(BackendBase):
             self._probe_due = channel == "iopub" and records[-1][PARENT_ID] not in own_requests
         if loss.lost != lost:
             self.log.set_problem("lost", loss.lost)
+
+    def _masked(self, batch: list[Frames]) -> list[Frames]:
+        """``batch`` with any secrets masked (what a tap sees of a client's answers)."""
+        return batch
 
     def _observe(self, message: Message) -> None:
         """Follow the kernel's life through what it says: kernel info, restarts, shutdowns."""
