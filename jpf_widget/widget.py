@@ -111,6 +111,10 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
     status_detail = traitlets.Unicode("").tag(sync=True)
     kernel_id = traitlets.Unicode("").tag(sync=True)
     connection = traitlets.Dict().tag(sync=True)
+    # what the monitor can see of the kernel: "iopub" (its broadcasts, and the replies to the
+    # monitor's own requests), "server" (the same, through a Jupyter server), "tap" (every
+    # client's traffic on every channel, both ways), "" (attached to nothing)
+    capture = traitlets.Unicode("").tag(sync=True)
     kernel_info = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     counters = traitlets.Dict().tag(sync=True)
     view = traitlets.Enum(("rendered", "raw", "threaded"), default_value="rendered").tag(sync=True)
@@ -194,12 +198,13 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
                 )
             except TargetError as exc:
                 self._error = exc
-                self.kernel_id, self.connection = "", {}
+                self.kernel_id, self.connection, self.capture = "", {}, ""
                 self.status, self.status_detail = "failed", str(exc)
                 return self
             self._error = None
             self.kernel_id = backend.kernel_id
             self.connection = backend.connection()
+            self.capture = backend.capture
             self.status, self.status_detail = "connecting", ""
             if previous is not None:
                 self._log.add_marker("switched", f"switched to kernel {backend.kernel_id}")
@@ -314,13 +319,6 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
             return self.status, self.status_detail
         return self._backend.state, self._backend.detail
 
-    @property
-    def capture(self) -> str:
-        """What the monitor can see of the kernel: ``"iopub"`` (its broadcasts, and the replies
-        to the monitor's own requests), ``"server"`` (the same, through a Jupyter server),
-        ``"tap"`` (every client's traffic on every channel, both ways), or ``""`` (attached to
-        nothing)."""
-        return self._backend.capture if self._backend is not None else ""
 
     @property
     def stats(self) -> dict[str, Any]:
