@@ -120,6 +120,8 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
     view = traitlets.Enum(("rendered", "raw", "threaded"), default_value="rendered").tag(sync=True)
     filter_types = traitlets.List(traitlets.Unicode()).tag(sync=True)
     filter_channels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    filter_directions = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    filter_clients = traitlets.List(traitlets.Unicode()).tag(sync=True)
     filter_text = traitlets.Unicode("").tag(sync=True)
     show_status = traitlets.Bool(False).tag(sync=True)
     paused = traitlets.Bool(False).tag(sync=True)

@@ -4,6 +4,10 @@ import type { Row } from "./types";
 export interface Filters {
   types: readonly string[];
   channels: readonly string[];
+  /** `to_kernel` / `from_kernel`; empty = both. */
+  directions: readonly string[];
+  /** Client ids; empty = all. Rows with no client (iopub, which goes to every client) pass. */
+  clients: readonly string[];
   text: string;
   showStatus: boolean;
   clearedSeq: number;
@@ -14,6 +18,8 @@ export interface Filters {
 export const NO_FILTERS: Filters = {
   types: [],
   channels: [],
+  directions: [],
+  clients: [],
   text: "",
   showStatus: false,
   clearedSeq: -1,
@@ -26,14 +32,18 @@ export function isMarker(row: Row): boolean {
 
 /**
  * A predicate for the list. Rules: rows with `seq <= clearedSeq` are hidden; `status` rows only
- * with `showStatus` (or when "status" is one of the chosen types); markers (channel `monitor`) ignore the type and text filters but follow the
- * channel filter; empty type/channel lists mean "all"; text matches summary, msg_type, msg_id
- * and comm_id, case-insensitively; rows with `own` (replies to the monitor's own probes, and
- * the status rows they cause) only with `showOwn`.
+ * with `showStatus` (or when "status" is one of the chosen types); markers (channel `monitor`)
+ * ignore the type, direction, client and text filters but follow the channel filter; empty
+ * type/channel/direction/client lists mean "all"; a client filter keeps rows without a client
+ * (iopub goes to every client); text matches summary, msg_type, msg_id and comm_id,
+ * case-insensitively; rows with `own` (replies to the monitor's own probes, and the status
+ * rows they cause) only with `showOwn`. `jpf_widget.rows.row_filter` is the same predicate.
  */
 export function makePredicate(f: Filters): (row: Row) => boolean {
   const types = f.types.length ? new Set(f.types) : null;
   const channels = f.channels.length ? new Set(f.channels) : null;
+  const directions = f.directions.length ? new Set(f.directions) : null;
+  const clients = f.clients.length ? new Set(f.clients) : null;
   const text = textMatcher(f.text);
   const cleared = f.clearedSeq;
   const showOwn = f.showOwn === true;
@@ -42,6 +52,8 @@ export function makePredicate(f: Filters): (row: Row) => boolean {
     if (row.own && !showOwn) return false;
     if (channels && !channels.has(row.channel)) return false;
     if (isMarker(row)) return true;
+    if (directions && !directions.has(row.direction)) return false;
+    if (clients && row.client !== "" && !clients.has(row.client)) return false;
     if (row.msg_type === "status" && !f.showStatus && !types?.has("status")) return false;
     if (types && !types.has(row.msg_type)) return false;
     if (text) {
@@ -76,6 +88,8 @@ export function narrows(prev: Filters, next: Filters): boolean {
   return (
     same(prev.types, next.types) &&
     same(prev.channels, next.channels) &&
+    same(prev.directions, next.directions) &&
+    same(prev.clients, next.clients) &&
     prev.showStatus === next.showStatus &&
     prev.clearedSeq === next.clearedSeq &&
     (prev.showOwn === true) === (next.showOwn === true) &&

@@ -55,3 +55,41 @@ export function emptyListText(opts: {
   if (opts.status === "closed" || !opts.target) return "not attached";
   return opts.historyAsked ? "waiting for messages…" : "";
 }
+
+/** The command that puts a tap in front of a kernel (the header's note names it). */
+export const TAP_COMMAND = "jpf tap install";
+
+/**
+ * What the header says of the `capture` trait: through a tap ("tap") the monitor sees every
+ * client's traffic, and a badge says so; with "iopub" or "server" a note says what is not
+ * visible and how to get it (`text`, then the command, then `after`); nothing when not
+ * attached ("").
+ */
+export function captureNote(capture: string): {
+  kind: "badge" | "note" | "";
+  text: string;
+  command: string;
+  after: string;
+  title: string;
+} {
+  if (capture === "tap")
+    return {
+      kind: "badge",
+      text: "full capture",
+      command: "",
+      after: "",
+      title:
+        "Through a tap in front of the kernel: every client's requests and replies on shell, control and stdin, both ways, and iopub",
+    };
+  if (capture === "iopub" || capture === "server") {
+    const seen = capture === "server" ? "iopub, through the Jupyter server" : "iopub only";
+    return {
+      kind: "note",
+      text: `${seen}: other clients' requests and replies (shell, control, stdin) are not visible; to see them, `,
+      command: TAP_COMMAND,
+      after: ', then start the kernel with its "(tapped)" kernelspec',
+      title: `The monitor hears what the kernel broadcasts on iopub, and the replies to its own requests. "${TAP_COMMAND}" writes a kernelspec ("… (tapped)") that starts the kernel behind a tap; the monitor then sees every client's traffic.`,
+    };
+  }
+  return { kind: "", text: "", command: "", after: "", title: "" };
+}

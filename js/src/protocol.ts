@@ -30,6 +30,8 @@ const ROW_STRINGS = [
   "msg_id",
   "msg_type",
   "channel",
+  "direction",
+  "client",
   "date",
   "session",
   "parent_id",
@@ -62,11 +64,15 @@ export function toRow(raw: unknown): Row | null {
   if (wellFormed(r)) return r as unknown as Row;
   const seq = Number(r.seq);
   if (!Number.isFinite(seq)) return null;
+  const channel = str(r.channel);
   return {
     seq,
     msg_id: str(r.msg_id),
     msg_type: str(r.msg_type) || "unknown",
-    channel: str(r.channel),
+    channel,
+    // Python's default: a message without a direction came from the kernel (markers have none).
+    direction: str(r.direction) || (channel === "monitor" ? "" : "from_kernel"),
+    client: str(r.client),
     t: Number(r.t) || 0,
     date: str(r.date),
     session: str(r.session),

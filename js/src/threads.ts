@@ -1,7 +1,11 @@
 /**
  * Threaded mode: rows nested under the request they answer (their parent_header), comm traffic
  * grouped by comm_id, markers and parentless rows on their own. A request whose own frames were
- * never seen (another client's) becomes a placeholder rebuilt from its children's parent_* fields.
+ * never seen (another client's, without a tap) becomes a placeholder rebuilt from its children's
+ * parent_* fields; a captured request (through a tap) heads its thread, whether it arrives before
+ * or after its children, with its reply (`*_reply` whose parent is the request) and the time
+ * between them. A row whose parent is something the kernel sent a client inside a thread (an
+ * `input_reply` to an `input_request`) joins that thread.
  *
  * `ThreadIndex` is built incrementally (rows are added in seq order, the oldest can be dropped),
  * so a live stream costs O(new rows), not O(all rows). `ThreadLines` maps the visible threads to
@@ -24,6 +28,8 @@ export interface Thread {
   commId: string;
   /** The request's own row, when it was captured (then no placeholder is shown). */
   head: Row | null;
+  /** The request's reply (a `*_reply` row whose parent is the request), when captured. */
+  reply: Row | null;
   /** The request rebuilt from parent headers (its children's parent_* fields). */
   placeholder: Placeholder | null;
   /** Code of the thread's execute_input, if any. */
@@ -43,6 +49,17 @@ export interface Thread {
 export type Line =
   | { kind: "thread"; key: string; thread: Thread }
   | { kind: "row"; key: string; row: Row; thread: Thread; depth: number };
+
+/** What a reply's summary says of its status: `ok`, `error`, `abort`/`aborted`, or "" (unknown). */
+export function replyStatus(reply: Row): string {
+  const m = /^\s*(?:status:\s*)?(ok|error|aborted|abort)\b/i.exec(reply.summary);
+  return m ? m[1].toLowerCase() : "";
+}
+
+/** A request's reply: a `*_reply` row naming it as parent. */
+function isReplyTo(row: Row, parentId: string): boolean {
+  return row.parent_id === parentId && row.msg_type.endsWith("_reply");
+}
 
 function isComm(row: Row): boolean {
   return row.msg_type.startsWith("comm_") && row.comm_id !== "";
@@ -72,6 +89,7 @@ function newThread(key: string, row: Row): Thread {
     parentId: kind === "request" ? key.slice(2) : "",
     commId: kind === "comm" ? key.slice(2) : "",
     head: null,
+    reply: null,
     placeholder: null,
     code: "",
     target: "",
@@ -90,6 +108,11 @@ export class ThreadIndex {
   private readonly busySince = new Map<string, number>();
   /** Parentless single rows by msg_id: they become a thread's head if a reply names them. */
   private readonly singles = new Map<string, Thread>();
+  /**
+   * What the kernel sent a client inside a request thread (an `input_request`, a reply), by
+   * msg_id: a later row naming one as parent (an `input_reply`) joins that thread.
+   */
+  private readonly members = new Map<string, { th: Thread; seq: number }>();
   private lastSeq = Number.NEGATIVE_INFINITY;
   /** Bumped whenever threads or their rows change. */
   version = 0;
@@ -106,7 +129,9 @@ export class ThreadIndex {
     this.lastSeq = row.seq;
     this.version++;
     const marker = isMarker(row);
-    if (!marker && row.msg_id) {
+    // A request that arrives after its children takes its placeholder's place (comm traffic
+    // stays in its comm's thread).
+    if (!marker && row.msg_id && !isComm(row)) {
       const req = this.threads.get(`p:${row.msg_id}`);
       if (req && !req.head) {
         req.head = row;
@@ -115,7 +140,7 @@ export class ThreadIndex {
       }
     }
     const key = threadKeyOf(row);
-    let th = this.threads.get(key);
+    let th = this.threads.get(key) ?? this.memberThread(key);
     if (!th) {
       const single = key[0] === "p" ? this.singles.get(key.slice(2)) : undefined;
       if (single) {
@@ -137,6 +162,14 @@ export class ThreadIndex {
       this.threads.set(key, th);
     }
     if (th.kind === "request") {
+      if (!th.reply && isReplyTo(row, th.parentId)) th.reply = row;
+      if (
+        row.channel !== "iopub" &&
+        row.direction === "from_kernel" &&
+        row.msg_id &&
+        !this.threads.has(`p:${row.msg_id}`)
+      )
+        this.members.set(row.msg_id, { th, seq: row.seq });
       if (!th.placeholder && !th.head && row.parent_type) {
         th.placeholder = {
           msg_type: row.parent_type,
@@ -147,13 +180,13 @@ export class ThreadIndex {
       if (row.msg_type === "execute_input" && !th.code) th.code = row.code;
       if (row.msg_type === "status") {
         if (row.state === "busy") {
-          if (!this.busySince.has(key)) this.busySince.set(key, row.t);
+          if (!this.busySince.has(th.key)) this.busySince.set(th.key, row.t);
           th.busyOpen = true;
         } else if (row.state === "idle") {
-          const start = this.busySince.get(key);
+          const start = this.busySince.get(th.key);
           if (start !== undefined) {
             th.busyMs = (th.busyMs ?? 0) + Math.max(0, row.t - start);
-            this.busySince.delete(key);
+            this.busySince.delete(th.key);
             th.busyOpen = false;
           }
         }
@@ -177,10 +210,16 @@ export class ThreadIndex {
       }
       if (k) th.rows.splice(0, k);
       if (th.head && th.head.seq < seq) th.head = null;
+      if (th.reply && th.reply.seq < seq) th.reply = null;
       if (!th.rows.length && !th.head && !this.busySince.has(th.key)) {
         this.threads.delete(th.key);
         emptied = true;
       }
+    }
+    // Members were added in seq order: the dropped ones come first.
+    for (const [id, m] of this.members) {
+      if (m.seq >= seq) break;
+      this.members.delete(id);
     }
     if (emptied) {
       this.order = this.order.filter((th) => this.threads.get(th.key) === th);
@@ -192,7 +231,15 @@ export class ThreadIndex {
   threadOf(row: Row): Thread | undefined {
     const asHead = row.msg_id ? this.threads.get(`p:${row.msg_id}`) : undefined;
     if (asHead?.head === row) return asHead;
-    return this.threads.get(threadKeyOf(row));
+    const key = threadKeyOf(row);
+    return this.threads.get(key) ?? this.memberThread(key);
+  }
+
+  /** The thread of a captured member a `p:` key names as parent (an input_reply's input_request). */
+  private memberThread(key: string): Thread | undefined {
+    if (key[0] !== "p") return undefined;
+    const m = this.members.get(key.slice(2));
+    return m && this.threads.get(m.th.key) === m.th ? m.th : undefined;
   }
 
   /** Threads with something to list, in order. */

@@ -5,7 +5,12 @@ export interface Row {
   seq: number;
   msg_id: string;
   msg_type: string;
+  /** `iopub`, `shell`, `control`, `stdin`, or `monitor` (a marker made by jpf_widget). */
   channel: string;
+  /** `from_kernel` or `to_kernel` ("" on markers). */
+  direction: string;
+  /** Short stable id of the client a shell/control/stdin message came from or went to; "" on iopub and when unknown. */
+  client: string;
   /** Local receive time, ms since the epoch. */
   t: number;
   date: string;

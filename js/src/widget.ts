@@ -2,16 +2,17 @@
  * jpf_widget's view: the anywidget entry. Wires the model (traits, custom messages) to the
  * header, the filters, the status lane and the virtualized message list. See ../README.md.
  */
+import { buildRouteChips, fillRoute, routeKey, routeSpan, TO_KERNEL } from "./clients";
 import { copyButton, h, setText } from "./dom";
 import { type Filters, isMarker, makePredicate, narrows, sameFilters } from "./filter";
-import { connectionSummary, emptyListText } from "./header";
+import { captureNote, connectionSummary, emptyListText } from "./header";
 import { laneSegments } from "./lane";
 import { LruMap } from "./lru";
 import { buildPicker, toKernels, updatePickerTimes } from "./picker";
 import { decodeMessage } from "./protocol";
 import { renderBody, renderRaw } from "./render";
 import { lowerBound, MAX_ROWS, RowStore } from "./store";
-import { type Line, type Thread, ThreadIndex, ThreadLines } from "./threads";
+import { type Line, replyStatus, type Thread, ThreadIndex, ThreadLines } from "./threads";
 import { throttleDelay } from "./throttle";
 import { formatBytes, formatDuration, formatIsoTime, formatTime, shortId } from "./time";
 import type { Body, Counters, Model, Row, ViewMode } from "./types";
@@ -98,6 +99,10 @@ class MonitorView {
   private statusRows: Row[] = [];
   private typeCounts = new Map<string, number>();
   private channelCounts = new Map<string, number>();
+  /** Messages per client id (the client chips list the clients seen). */
+  private clientCounts = new Map<string, number>();
+  /** A row sent to the kernel was seen (the direction chips are shown). */
+  private seenToKernel = false;
   /**
    * Rows the list shows (list modes), ascending seq: every row that passes the filters from
    * `olderBefore` on. Those below the window's first row came from `older` requests, or stayed
@@ -117,6 +122,8 @@ class MonitorView {
   private filters: Filters = {
     types: [],
     channels: [],
+    directions: [],
+    clients: [],
     text: "",
     showStatus: false,
     clearedSeq: -1,
@@ -169,6 +176,8 @@ class MonitorView {
     kernelId: h("code", { class: "jpf-kid", "data-role": "kernel-id" }),
     kernelInfo: h("span", { class: "jpf-kinfo", "data-role": "kernel-info" }),
     connection: h("span", { class: "jpf-conn", "data-role": "connection" }),
+    capture: h("span", { class: "jpf-capture" }),
+    captureNote: h("div", { class: "jpf-capture-line" }),
     counters: h("div", { class: "jpf-counters" }),
     modes: h("div", { class: "jpf-modes", role: "group", "aria-label": "view mode" }),
     pause: h("button", { type: "button", "data-role": "pause", class: "jpf-btn" }),
@@ -202,6 +211,7 @@ class MonitorView {
       "aria-label": "filter text",
     }),
     channels: h("div", { class: "jpf-chips jpf-channel-chips" }),
+    routes: h("div", { class: "jpf-chips jpf-route-chips" }),
     types: h("div", { class: "jpf-chips jpf-type-chips" }),
     lane: h("div", { class: "jpf-lane", "data-role": "status-lane", title: "kernel busy/idle" }),
     laneLabel: h("span", { class: "jpf-lane-label" }),
@@ -281,9 +291,11 @@ class MonitorView {
       "connection",
       "kernel_info",
       "target",
+      "capture",
     ]) {
       this.on(`change:${name}`, () => {
         this.chromeDirty.header = true;
+        this.chromeDirty.chips = true;
         this.chromeDirty.counters = true;
         this.pickerDirty = true;
         this.scheduleChrome();
@@ -305,6 +317,8 @@ class MonitorView {
     for (const name of [
       "filter_types",
       "filter_channels",
+      "filter_directions",
+      "filter_clients",
       "filter_text",
       "show_status",
       "cleared_seq",
@@ -372,6 +386,8 @@ class MonitorView {
     this.statusRows = [];
     this.typeCounts = new Map();
     this.channelCounts = new Map();
+    this.clientCounts = new Map();
+    this.seenToKernel = false;
     this.shown = [];
     this.expanded.clear();
     this.rowMode.clear();
@@ -446,6 +462,8 @@ class MonitorView {
       filters: {
         types: f.types,
         channels: f.channels,
+        directions: f.directions,
+        clients: f.clients,
         text: f.text,
         show_status: f.showStatus,
         cleared_seq: f.clearedSeq,
@@ -531,6 +549,8 @@ class MonitorView {
     this.filters = {
       types: asList(m.get("filter_types")),
       channels: asList(m.get("filter_channels")),
+      directions: asList(m.get("filter_directions")),
+      clients: asList(m.get("filter_clients")),
       // What the user typed wins until it is saved.
       text: this.typedText ?? asString(m.get("filter_text")),
       showStatus: m.get("show_status") === true,
@@ -617,6 +637,8 @@ class MonitorView {
     for (const r of res.added) {
       this.typeCounts.set(r.msg_type, (this.typeCounts.get(r.msg_type) ?? 0) + 1);
       this.channelCounts.set(r.channel, (this.channelCounts.get(r.channel) ?? 0) + 1);
+      if (r.client) this.clientCounts.set(r.client, (this.clientCounts.get(r.client) ?? 0) + 1);
+      if (r.direction === TO_KERNEL) this.seenToKernel = true;
       if (r.msg_type === "status") this.statusRows.push(r);
     }
     if (res.merged) this.statusRows.sort((a, b) => a.seq - b.seq);
@@ -669,7 +691,7 @@ class MonitorView {
       this.bodyErrors.delete(b.seq);
       const row = this.rowBySeq(b.seq);
       this.bodies.set(b.seq, b, row ? row.size : 1024);
-      if (this.expanded.has(b.seq)) this.list.invalidate(`r:${b.seq}`);
+      if (this.expanded.has(b.seq)) this.list.invalidate(this.itemKey(b.seq));
     }
     const asked = this.bodyRequests.get(id);
     this.bodyRequests.delete(id);
@@ -711,15 +733,25 @@ class MonitorView {
       const oldest = this.bodyErrors.keys().next().value;
       if (oldest !== undefined) this.bodyErrors.delete(oldest);
     }
-    if (this.expanded.has(seq)) this.list.invalidate(`r:${seq}`);
+    if (this.expanded.has(seq)) this.list.invalidate(this.itemKey(seq));
   }
 
   /** Ask for one body again (the user opened the row, or pressed "retry"). */
   private retryBody(seq: number): void {
     this.pendingBodies.delete(seq);
     this.bodyErrors.delete(seq);
-    this.list.invalidate(`r:${seq}`);
+    this.list.invalidate(this.itemKey(seq));
     this.requestVisibleBodies();
+  }
+
+  /** The list item showing a row: its own line, or its thread's header when it heads one. */
+  private itemKey(seq: number): string {
+    if (this.mode === "threaded" && this.threadIx) {
+      const row = this.rowBySeq(seq);
+      const th = row && this.threadIx.threadOf(row);
+      if (th && th.head === row) return th.key;
+    }
+    return `r:${seq}`;
   }
 
   private rowBySeq(seq: number): Row | undefined {
@@ -869,7 +901,12 @@ class MonitorView {
       if (!line) return "";
       if (line.kind === "thread") {
         const th = line.thread;
-        return `t|${th.rows.length}|${th.busyMs}|${th.busyOpen}|${this.collapsed.has(th.key)}|${th.code.length}|${th.target}`;
+        const head = th.head;
+        const open =
+          head && this.expanded.has(head.seq)
+            ? `e|${this.detailMode(head.seq)}|${this.bodies.has(head.seq)}|${this.bodyErrors.has(head.seq)}`
+            : "c";
+        return `t|${th.rows.length}|${th.busyMs}|${th.busyOpen}|${this.collapsed.has(th.key)}|${th.code.length}|${th.target}|${head?.seq ?? -1}|${th.reply?.seq ?? -1}|${open}`;
       }
       row = line.row;
       extra = `|${line.depth}`;
@@ -894,6 +931,9 @@ class MonitorView {
       "data-seq": String(row.seq),
       "data-msg-type": row.msg_type,
       "data-channel": row.channel,
+      // Always present ("" when none), so rows rewritten in place keep the same attributes.
+      "data-direction": row.direction,
+      "data-client": row.client,
     };
     if (isMarker(row)) {
       return h(
@@ -915,6 +955,7 @@ class MonitorView {
       h("span", { class: "jpf-caret" }, open ? "▾" : "▸"),
       h("span", { class: "jpf-time" }, formatTime(row.t)),
       h("span", { class: `jpf-chan jpf-chan-${row.channel}` }, row.channel),
+      routeSpan(row),
       h("span", { class: `jpf-type jpf-type-${row.msg_type}` }, row.msg_type),
       row.msg_type === "status" ? h("span", { class: "jpf-dot", "data-state": row.state }) : null,
       h("span", { class: "jpf-summary" }, row.summary),
@@ -941,19 +982,27 @@ class MonitorView {
     if (!line || el.childElementCount !== 1) return false;
     const status = row.msg_type === "status";
     const parts = line.children;
-    if (parts.length !== (status ? 7 : 6)) return false;
-    const [, time, chan, type] = parts as unknown as HTMLElement[];
-    const dot = status ? (parts[4] as HTMLElement) : null;
-    const summary = parts[status ? 5 : 4] as HTMLElement;
-    const size = parts[status ? 6 : 5] as HTMLElement;
+    if (parts.length !== (status ? 8 : 7)) return false;
+    const [, time, chan, route, type] = parts as unknown as HTMLElement[];
+    const dot = status ? (parts[5] as HTMLElement) : null;
+    const summary = parts[status ? 6 : 5] as HTMLElement;
+    const size = parts[status ? 7 : 6] as HTMLElement;
     if (status && !dot?.classList.contains("jpf-dot")) return false;
     if (!summary.classList.contains("jpf-summary")) return false;
     const set = (e: HTMLElement, name: string, v: string) => {
       if (e.getAttribute(name) !== v) e.setAttribute(name, v);
     };
+    const was = {
+      channel: el.getAttribute("data-channel") ?? "",
+      direction: el.getAttribute("data-direction") ?? "",
+      client: el.getAttribute("data-client") ?? "",
+    };
+    if (routeKey(was) !== routeKey(row)) fillRoute(route, row);
     set(el, "data-seq", String(row.seq));
     set(el, "data-msg-type", row.msg_type);
     set(el, "data-channel", row.channel);
+    set(el, "data-direction", row.direction);
+    set(el, "data-client", row.client);
     const cls = this.rowClass(row, false, 0);
     if (el.className !== cls) el.className = cls;
     const title = `${row.msg_type} ${row.msg_id}`;
@@ -982,7 +1031,7 @@ class MonitorView {
     toggle.addEventListener("click", (ev) => {
       ev.stopPropagation();
       this.rowMode.set(row.seq, mode === "raw" ? "rendered" : "raw");
-      this.list.invalidate(`r:${row.seq}`);
+      this.list.invalidate(this.itemKey(row.seq));
     });
     const bar = h(
       "div",
@@ -1037,7 +1086,14 @@ class MonitorView {
 
   private buildThreadHead(th: Thread): HTMLElement {
     const closed = this.collapsed.has(th.key);
-    const bits: (Node | string | null)[] = [h("span", { class: "jpf-caret" }, closed ? "▸" : "▾")];
+    const bits: (Node | string | null)[] = [
+      h(
+        "span",
+        { class: "jpf-caret", title: closed ? "expand the thread" : "collapse the thread" },
+        closed ? "▸" : "▾",
+      ),
+    ];
+    const head = th.head;
     if (th.kind === "comm") {
       bits.push(
         h("span", { class: "jpf-type" }, "comm"),
@@ -1047,12 +1103,19 @@ class MonitorView {
           `${th.target || "(target unknown)"} · ${shortId(th.commId)}`,
         ),
       );
-    } else if (th.head) {
-      const r = th.head;
+    } else if (head) {
       bits.push(
-        h("span", { class: "jpf-time" }, formatTime(r.t)),
-        h("span", { class: "jpf-type" }, r.msg_type),
-        h("span", { class: "jpf-summary" }, r.summary),
+        h(
+          "span",
+          {
+            class: "jpf-head-request",
+            title: `${head.msg_type} ${head.msg_id} (click: show the request)`,
+          },
+          h("span", { class: "jpf-time" }, formatTime(head.t)),
+          routeSpan(head),
+          h("span", { class: "jpf-type" }, head.msg_type),
+          h("span", { class: "jpf-summary" }, head.summary),
+        ),
       );
     } else {
       const p = th.placeholder;
@@ -1080,14 +1143,62 @@ class MonitorView {
       : th.busyMs !== null
         ? `busy ${formatDuration(th.busyMs)}`
         : "";
-    bits.push(
-      h(
-        "span",
-        { class: "jpf-thread-meta" },
-        `${th.rows.length} msg${th.rows.length === 1 ? "" : "s"}${busy ? ` · ${busy}` : ""}`,
-      ),
+    const meta = h(
+      "span",
+      { class: "jpf-thread-meta" },
+      `${th.rows.length} msg${th.rows.length === 1 ? "" : "s"}${busy ? ` · ${busy}` : ""}`,
     );
-    return h("div", { class: "jpf-thread-head", "data-thread-key": th.key }, ...bits);
+    const status = th.reply ? replyStatus(th.reply) : "";
+    if (th.reply) {
+      meta.append(
+        " · ",
+        h(
+          "span",
+          {
+            class: `jpf-reply jpf-reply-${status || "unknown"}`,
+            "data-role": "reply-status",
+            "data-status": status,
+            title: `${th.reply.msg_type}: ${th.reply.summary}`,
+          },
+          status ? `reply ${status}` : "replied",
+        ),
+      );
+      if (head) {
+        meta.append(
+          " ",
+          h(
+            "span",
+            {
+              class: "jpf-reply-time",
+              "data-role": "reply-time",
+              title: "from the request to its reply (as received by the monitor)",
+            },
+            `in ${formatDuration(Math.max(0, th.reply.t - head.t))}`,
+          ),
+        );
+      }
+    }
+    bits.push(meta);
+    const line = h(
+      "div",
+      {
+        class: "jpf-thread-head",
+        "data-thread-key": th.key,
+        "data-head": th.kind === "comm" ? "comm" : head ? "request" : "placeholder",
+        "data-direction": head?.direction || undefined,
+        "data-client": head?.client || undefined,
+        "data-reply-status": th.reply ? status || "unknown" : undefined,
+      },
+      ...bits,
+    );
+    if (!head || !this.expanded.has(head.seq)) return line;
+    // The request, opened: its body below the header line.
+    return h(
+      "div",
+      { class: "jpf-head-open jpf-expanded", "data-head-seq": String(head.seq) },
+      line,
+      this.buildDetail(head),
+    );
   }
 
   private arrange(items: { index: number; el: HTMLElement }[]): Node[] {
@@ -1123,6 +1234,12 @@ class MonitorView {
     const head = target.closest<HTMLElement>(".jpf-thread-head");
     if (head?.dataset.threadKey) {
       const key = head.dataset.threadKey;
+      const request = this.threadIx?.threads.get(key)?.head;
+      if (request && target.closest(".jpf-head-request")) {
+        // A captured request: a click on it shows its body (the caret still collapses).
+        this.toggleExpanded(request.seq, key);
+        return;
+      }
       if (this.collapsed.has(key)) this.collapsed.delete(key);
       else this.collapsed.add(key);
       this.relines();
@@ -1131,15 +1248,20 @@ class MonitorView {
     const rowEl = target.closest<HTMLElement>("[data-role=row]");
     if (!rowEl || rowEl.classList.contains("jpf-marker")) return;
     const seq = Number(rowEl.dataset.seq);
+    this.toggleExpanded(seq, `r:${seq}`);
+  };
+
+  /** Open or close a row's body (the list item `key` shows it). */
+  private toggleExpanded(seq: number, key: string): void {
     if (this.expanded.has(seq)) {
       this.expanded.delete(seq);
-      this.list.extras.delete(`r:${seq}`);
+      this.list.extras.delete(key);
     } else {
       this.expanded.add(seq);
       if (!this.bodies.has(seq)) this.retryBody(seq);
     }
-    this.list.invalidate(`r:${seq}`);
-  };
+    this.list.invalidate(key);
+  }
 
   // ---------------------------------------------------------------- chrome (header, filters, lane)
 
@@ -1189,8 +1311,10 @@ class MonitorView {
         h("span", { class: "jpf-kidwrap" }, "kernel ", e.kernelId, copyId),
         e.kernelInfo,
         e.connection,
+        e.capture,
         e.switchKernel,
       ),
+      e.captureNote,
       e.detail,
       e.counters,
     );
@@ -1217,6 +1341,7 @@ class MonitorView {
         " own",
       ),
       e.channels,
+      e.routes,
       e.filterText,
       e.pausedNote,
     );
@@ -1327,6 +1452,7 @@ class MonitorView {
     e.connection.textContent = conn.text;
     e.connection.title = conn.title;
     e.connection.dataset.transport = asString(asObj(m.get("connection")).transport);
+    this.drawCapture();
     for (const b of e.modes.querySelectorAll<HTMLButtonElement>("[data-role=mode]")) {
       b.setAttribute("aria-pressed", String(b.dataset.mode === this.mode));
     }
@@ -1335,6 +1461,47 @@ class MonitorView {
     e.pausedNote.textContent = this.paused
       ? `paused${this.pendingWhilePaused ? ` · ${this.pendingWhilePaused} new` : ""}`
       : "";
+  }
+
+  private captureKey = "";
+
+  /**
+   * The capture badge ("full capture", through a tap) in the header's line, or the note saying
+   * what is not seen (and how to see it) on a line of its own.
+   */
+  private drawCapture(): void {
+    const capture = asString(this.model.get("capture"));
+    this.root.dataset.capture = capture;
+    const note = captureNote(capture);
+    const key = `${capture}|${note.kind}`;
+    if (this.captureKey === key) return;
+    this.captureKey = key;
+    this.el.capture.replaceChildren(
+      note.kind === "badge"
+        ? h(
+            "span",
+            { class: "jpf-capture-badge", "data-role": "capture-badge", title: note.title },
+            note.text,
+          )
+        : "",
+    );
+    this.el.captureNote.replaceChildren(
+      note.kind === "note"
+        ? h(
+            "span",
+            {
+              class: "jpf-capture-note",
+              "data-role": "capture-note",
+              "data-capture": capture,
+              title: note.title,
+            },
+            note.text,
+            h("code", {}, note.command),
+            note.after,
+          )
+        : "",
+    );
+    this.el.captureNote.hidden = note.kind !== "note";
   }
 
   private drawCounters(): void {
@@ -1451,12 +1618,12 @@ class MonitorView {
     const f = this.filters;
     for (const t of f.types) if (!byType.has(t)) byType.set(t, 0);
     const types = [...byType.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-    const chans = [
-      "iopub",
-      "shell",
-      "monitor",
-      ...[...byChan.keys()].filter((k) => !["iopub", "shell", "monitor"].includes(k)),
-    ];
+    const tapped = asString(this.model.get("capture")) === "tap";
+    const base = tapped
+      ? ["iopub", "shell", "control", "stdin", "monitor"]
+      : ["iopub", "shell", "monitor"];
+    const chans = [...base, ...[...byChan.keys()].filter((k) => !base.includes(k))];
+    this.drawRouteChips(tapped);
     const key = JSON.stringify([types, [...byChan.entries()], f.types, f.channels]);
     if (key === this.chipsKey) return;
     this.chipsKey = key;
@@ -1507,6 +1674,39 @@ class MonitorView {
         return b;
       }),
     );
+  }
+
+  private routeChipsKey = "";
+
+  /** The direction chips (shown through a tap, or once a request was seen) and the client chips. */
+  private drawRouteChips(tapped: boolean): void {
+    const f = this.filters;
+    const seen = [...this.clientCounts.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+    const showDirections = tapped || this.seenToKernel;
+    const ids = seen.map(([c]) => c);
+    // Counts only change the chips' titles: rebuild when the chips themselves change.
+    const key = JSON.stringify([showDirections, ids, f.directions, f.clients]);
+    const toggleIn = (list: readonly string[], v: string) =>
+      list.includes(v) ? list.filter((x) => x !== v) : [...list, v];
+    if (key !== this.routeChipsKey) {
+      this.routeChipsKey = key;
+      this.el.routes.replaceChildren(
+        ...buildRouteChips({
+          directions: f.directions,
+          clients: f.clients,
+          seen,
+          showDirections,
+          toggleDirection: (d) =>
+            this.save("filter_directions", toggleIn(this.filters.directions, d)),
+          toggleClient: (c) => this.save("filter_clients", toggleIn(this.filters.clients, c)),
+        }),
+      );
+    }
+    for (const b of this.el.routes.querySelectorAll<HTMLElement>("[data-role=filter-client]")) {
+      const n = this.clientCounts.get(b.dataset.client ?? "") ?? 0;
+      const title = `Show only client ${b.dataset.client}'s requests and replies (and iopub) · ${n} messages`;
+      if (b.title !== title) b.title = title;
+    }
   }
 
   private pickerShown(): boolean {

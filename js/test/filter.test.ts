@@ -57,6 +57,70 @@ describe("text filter", () => {
   });
 });
 
+describe("direction and client filters", () => {
+  // The same cases as jpf_widget.rows.row_filter (a client filter keeps rows without a
+  // client: iopub goes to every client).
+  const req = row(1, {
+    channel: "shell",
+    direction: "to_kernel",
+    client: "a1",
+    msg_type: "execute_request",
+  });
+  const reply = row(2, {
+    channel: "shell",
+    direction: "from_kernel",
+    client: "a1",
+    msg_type: "execute_reply",
+  });
+  const other = row(3, {
+    channel: "control",
+    direction: "to_kernel",
+    client: "b2",
+    msg_type: "interrupt_request",
+  });
+  const input = row(4, {
+    channel: "stdin",
+    direction: "from_kernel",
+    client: "b2",
+    msg_type: "input_request",
+  });
+  const iopub = row(5, { msg_type: "stream" });
+  const unknown = row(6, {
+    channel: "shell",
+    direction: "from_kernel",
+    client: "",
+    msg_type: "kernel_info_reply",
+  });
+  const marker = row(7, { channel: "monitor", direction: "", msg_type: "gap" });
+  const all = [req, reply, other, input, iopub, unknown, marker];
+  const seqs = (over: Partial<typeof NO_FILTERS>) =>
+    all.filter(makePredicate({ ...NO_FILTERS, ...over })).map((r) => r.seq);
+
+  it("keeps only the chosen directions (iopub comes from the kernel; markers stay)", () => {
+    expect(seqs({ directions: ["to_kernel"] })).toEqual([1, 3, 7]);
+    expect(seqs({ directions: ["from_kernel"] })).toEqual([2, 4, 5, 6, 7]);
+    expect(seqs({ directions: ["to_kernel", "from_kernel"] })).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+  it("keeps the chosen clients' rows and every row without a client", () => {
+    expect(seqs({ clients: ["a1"] })).toEqual([1, 2, 5, 6, 7]);
+    expect(seqs({ clients: ["b2"] })).toEqual([3, 4, 5, 6, 7]);
+    expect(seqs({ clients: ["a1", "b2"] })).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(seqs({ clients: ["zz"] })).toEqual([5, 6, 7]);
+  });
+  it("combines with each other and with the channel filter", () => {
+    expect(seqs({ clients: ["b2"], directions: ["to_kernel"] })).toEqual([3, 7]);
+    expect(seqs({ clients: ["a1"], channels: ["iopub"] })).toEqual([5]);
+    expect(seqs({ directions: ["to_kernel"], channels: ["shell"] })).toEqual([1]);
+  });
+  it("is a different filter when directions or clients change (no narrowing)", () => {
+    const a = { ...NO_FILTERS, text: "x" };
+    expect(narrows(a, { ...a, text: "xy", directions: ["to_kernel"] })).toBe(false);
+    expect(narrows(a, { ...a, text: "xy", clients: ["a1"] })).toBe(false);
+    expect(sameFilters(a, { ...a, clients: ["a1"] })).toBe(false);
+    expect(sameFilters({ ...a, clients: ["a1"] }, { ...a, clients: ["a1"] })).toBe(true);
+  });
+});
+
 describe("throttle", () => {
   it("waits out the rest of the interval, never longer", () => {
     expect(throttleDelay(Number.NEGATIVE_INFINITY, 1000, 250)).toBe(0);

@@ -6,6 +6,8 @@ export function row(seq: number, over: Partial<Row> = {}): Row {
     msg_id: `m${seq}`,
     msg_type: "stream",
     channel: "iopub",
+    direction: "from_kernel",
+    client: "",
     t: 1_764_430_000_000 + seq,
     date: "",
     session: "s1",

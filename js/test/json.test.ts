@@ -69,6 +69,8 @@ describe("protocol", () => {
       msg_id: "m",
       msg_type: "stream",
       channel: "iopub",
+      direction: "from_kernel",
+      client: "",
       t: 1.5,
       date: "",
       session: "",
@@ -100,6 +102,17 @@ describe("protocol", () => {
       expect(r?.msg_type).toBeTruthy();
       expect(typeof r?.own).toBe("boolean");
     }
+    // Rows from a Python without direction/client: from the kernel, no client (markers: none).
+    const { direction: _d, client: _c, ...older } = good;
+    expect(toRow(older)).toMatchObject({ direction: "from_kernel", client: "" });
+    expect(toRow({ seq: 9, channel: "monitor", msg_type: "gap" })).toMatchObject({
+      direction: "",
+      client: "",
+    });
+    expect(toRow({ ...good, direction: "to_kernel", client: "c7" })).toMatchObject({
+      direction: "to_kernel",
+      client: "c7",
+    });
   });
   it("parses depth-10,000 JSON from a buffer", () => {
     const text = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { makePredicate, NO_FILTERS } from "../src/filter";
 import { laneSegments } from "../src/lane";
-import { buildThreads, commTarget, ThreadIndex, ThreadLines } from "../src/threads";
+import { buildThreads, commTarget, replyStatus, ThreadIndex, ThreadLines } from "../src/threads";
 import { row } from "./helpers";
 
 const exec = {
@@ -232,5 +232,148 @@ describe("comm threads and own rows", () => {
       hide,
     );
     expect(threads.map((t) => t.key)).toEqual(["p:x"]);
+  });
+});
+
+describe("captured requests (through a tap)", () => {
+  const req = row(1, {
+    msg_id: "E1",
+    msg_type: "execute_request",
+    channel: "shell",
+    direction: "to_kernel",
+    client: "a1",
+    summary: "code: 1/0",
+    t: 1000,
+  });
+  const kids = (from: number) => {
+    const p = { parent_id: "E1", parent_type: "execute_request", parent_session: "sA" };
+    return [
+      row(from, { msg_type: "status", state: "busy", t: 1001, ...p }),
+      row(from + 1, { msg_type: "error", summary: "ZeroDivisionError: division by zero", ...p }),
+      row(from + 2, {
+        msg_type: "execute_reply",
+        channel: "shell",
+        client: "a1",
+        summary: "error [3]",
+        t: 1042,
+        ...p,
+      }),
+      row(from + 3, { msg_type: "status", state: "idle", t: 1050, ...p }),
+    ];
+  };
+
+  it("heads its thread when it arrives first, with its reply", () => {
+    const [th] = buildThreads([req, ...kids(2)], makePredicate(NO_FILTERS));
+    expect(th.key).toBe("p:E1");
+    expect(th.head?.seq).toBe(1);
+    expect(th.placeholder).toBeNull();
+    expect(th.rows.map((r) => r.seq)).toEqual([3, 4]);
+    expect(th.reply?.seq).toBe(4);
+    expect(replyStatus(th.reply as never)).toBe("error");
+    expect(th.busyMs).toBe(49);
+  });
+  it("heads its thread when it arrives after its children (replacing the placeholder)", () => {
+    const late = { ...req, seq: 10 };
+    const ix = new ThreadIndex(makePredicate(NO_FILTERS));
+    ix.addAll(kids(2));
+    expect(ix.visible()[0].placeholder?.msg_type).toBe("execute_request");
+    ix.add(late);
+    const [th] = ix.visible();
+    expect(ix.visible()).toHaveLength(1);
+    expect(th.head?.seq).toBe(10);
+    expect(th.placeholder).toBeNull();
+    expect(th.reply?.seq).toBe(4);
+    expect(ix.threadOf(late)?.key).toBe("p:E1");
+  });
+  it("reads the status of a reply from its summary", () => {
+    const s = (summary: string) => replyStatus(row(1, { msg_type: "x_reply", summary }));
+    expect(s("ok [3]")).toBe("ok");
+    expect(s("error [4]")).toBe("error");
+    expect(s("aborted [None]")).toBe("aborted");
+    expect(s("status: abort")).toBe("abort");
+    expect(s("status: ok")).toBe("ok");
+    expect(s("cursor_end: 5")).toBe("");
+    expect(s("okay")).toBe("");
+  });
+  it("keeps comm traffic in its comm's thread, both directions", () => {
+    const c = { comm_id: "w1", parent_type: "comm_msg" };
+    const threads = buildThreads(
+      [
+        row(1, { msg_type: "comm_open", comm_id: "w1", summary: "jupyter.widget w1" }),
+        row(2, {
+          msg_id: "C2",
+          msg_type: "comm_msg",
+          channel: "shell",
+          direction: "to_kernel",
+          client: "a1",
+          comm_id: "w1",
+        }),
+        row(3, { msg_type: "status", state: "busy", parent_id: "C2", parent_type: "comm_msg" }),
+        row(4, { msg_type: "comm_msg", ...c, parent_id: "C2" }),
+        // a comm message named as parent by rows before it stays in its comm too
+        row(5, { msg_type: "status", state: "busy", parent_id: "C6", parent_type: "comm_msg" }),
+        row(6, {
+          msg_id: "C6",
+          msg_type: "comm_msg",
+          channel: "shell",
+          direction: "to_kernel",
+          client: "b2",
+          comm_id: "w1",
+        }),
+      ],
+      makePredicate(NO_FILTERS),
+    );
+    expect(threads.map((t) => t.key)).toEqual(["c:w1"]);
+    expect(threads[0].rows.map((r) => [r.seq, r.direction])).toEqual([
+      [1, "from_kernel"],
+      [2, "to_kernel"],
+      [4, "from_kernel"],
+      [6, "to_kernel"],
+    ]);
+  });
+  it("puts a client's answer to an input_request in the request's thread", () => {
+    const p = { parent_id: "E1", parent_type: "execute_request" };
+    const ix = new ThreadIndex(makePredicate(NO_FILTERS));
+    ix.addAll([
+      req,
+      row(2, { msg_type: "status", state: "busy", ...p }),
+      row(3, {
+        msg_id: "I3",
+        msg_type: "input_request",
+        channel: "stdin",
+        client: "a1",
+        summary: "prompt: name?",
+        ...p,
+      }),
+      row(4, {
+        msg_type: "input_reply",
+        channel: "stdin",
+        direction: "to_kernel",
+        client: "a1",
+        parent_id: "I3",
+        parent_type: "input_request",
+      }),
+    ]);
+    const v = ix.visible();
+    expect(v.map((t) => t.key)).toEqual(["p:E1"]);
+    expect(v[0].rows.map((r) => r.msg_type)).toEqual(["input_request", "input_reply"]);
+    expect(v[0].reply).toBeNull(); // an input_reply answers the input_request, not the request
+    const answer = v[0].rows[1];
+    expect(ix.threadOf(answer)?.key).toBe("p:E1");
+    // once the input_request leaves the window, a late answer to it no longer joins
+    ix.dropBefore(4);
+    ix.add(row(9, { msg_type: "input_reply", parent_id: "I3", parent_type: "input_request" }));
+    expect(ix.visible().map((t) => t.key)).toEqual(["p:E1", "p:I3"]);
+  });
+  it("forgets the head and the reply that leave the window", () => {
+    const ix = new ThreadIndex(makePredicate(NO_FILTERS));
+    ix.addAll([req, ...kids(2)]);
+    ix.dropBefore(2);
+    const th = ix.threads.get("p:E1");
+    expect(th?.head).toBeNull();
+    expect(th?.reply?.seq).toBe(4);
+    ix.dropBefore(5);
+    expect(th?.reply).toBeNull();
+    expect(ix.threads.has("p:E1")).toBe(false); // nothing of it left to list
   });
 });

@@ -506,6 +506,14 @@ describe("widget", () => {
         const seq = from + i;
         if (seq % 7 === 0) return row(seq, { msg_type: "status", state: "busy", summary: "busy" });
         if (seq % 11 === 0) return row(seq, { channel: "shell", msg_type: "kernel_info_reply" });
+        // through a tap: requests and replies of several clients (and some with no client)
+        if (seq % 3 === 0)
+          return row(seq, {
+            channel: seq % 2 ? "shell" : "control",
+            direction: seq % 4 ? "to_kernel" : "from_kernel",
+            client: seq % 13 === 0 ? "" : `client-${seq % 5}`,
+            msg_type: "execute_request",
+          });
         return row(seq, { summary: `out ${seq}`, own: seq % 5 === 0, size: seq * 10 });
       });
     f.custom({ kind: "history", id: f.sent[0].id, total: 50 }, mixed(1, 50));
@@ -529,5 +537,232 @@ describe("widget", () => {
     cleanup2();
     expect(fresh.map((r) => r.dataset.seq)).toEqual(after.map((r) => r.dataset.seq));
     expect(fresh.map((r) => r.outerHTML)).toEqual(html);
+  });
+});
+
+/** Rows of one execute request from client `a1` through a tap: request, outputs, reply. */
+function tapped(from: number, opts: { requestLast?: boolean; status?: string } = {}) {
+  const p = { parent_id: "E1", parent_type: "execute_request", parent_session: "sA" };
+  const request = row(from, {
+    msg_id: "E1",
+    msg_type: "execute_request",
+    channel: "shell",
+    direction: "to_kernel",
+    client: "a1",
+    summary: "code: print('hi')",
+    t: 5000,
+  });
+  const rest = [
+    row(from + 1, { msg_type: "status", state: "busy", t: 5002, ...p }),
+    row(from + 2, { msg_type: "stream", summary: "stdout: hi", ...p }),
+    row(from + 3, {
+      msg_type: "execute_reply",
+      channel: "shell",
+      client: "a1",
+      summary: `${opts.status ?? "ok"} [1]`,
+      t: 5042,
+      ...p,
+    }),
+    row(from + 4, { msg_type: "status", state: "idle", t: 5050, ...p }),
+  ];
+  if (!opts.requestLast) return [request, ...rest];
+  return [...rest.map((r) => ({ ...r, seq: r.seq - 1 })), { ...request, seq: from + 4 }];
+}
+
+describe("full capture (a tap in front of the kernel)", () => {
+  const render = (traits: Record<string, unknown> = {}) => {
+    const f = fakeModel({ capture: "tap", ...traits });
+    const el = document.createElement("div");
+    document.body.append(el);
+    cleanup = widget.render({ model: f.model, el });
+    return { f, el };
+  };
+  const listed = (el: HTMLElement) =>
+    [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => Number(r.dataset.seq));
+
+  it("marks requests and replies with their direction and client", async () => {
+    const { f, el } = render();
+    f.custom({ kind: "rows" }, [
+      ...tapped(1),
+      row(6, {
+        msg_type: "comm_msg",
+        channel: "shell",
+        direction: "to_kernel",
+        client: "b2",
+        comm_id: "w1",
+      }),
+    ]);
+    await settle();
+    const at = (seq: number) =>
+      el.querySelector(`[data-role=row][data-seq='${seq}']`) as HTMLElement;
+    expect(at(1).dataset.direction).toBe("to_kernel");
+    expect(at(1).dataset.client).toBe("a1");
+    const mark = at(1).querySelector(".jpf-dir") as HTMLElement;
+    expect(mark.textContent).toBe("→");
+    expect(mark.getAttribute("aria-label")).toBe("to the kernel");
+    expect(at(1).querySelector(".jpf-client")?.textContent).toBe("a1");
+    expect(at(4).dataset.direction).toBe("from_kernel");
+    expect(at(4).querySelector(".jpf-dir")?.getAttribute("aria-label")).toBe("from the kernel");
+    expect(at(6).querySelector(".jpf-client")?.textContent).toBe("b2");
+    // the same client has the same colour; iopub rows carry no mark and no client
+    const colour = (seq: number) =>
+      [...(at(seq).querySelector(".jpf-client") as HTMLElement).classList].find((c) =>
+        /^jpf-client-\d$/.test(c),
+      );
+    expect(colour(1)).toBe(colour(4));
+    expect(at(3).dataset.direction).toBe("from_kernel");
+    expect(at(3).dataset.client).toBe("");
+    expect(at(3).querySelector(".jpf-dir")).toBeNull();
+  });
+
+  it("filters by direction and client from the chips, through the traits", async () => {
+    const { f, el } = render();
+    f.custom({ kind: "rows" }, [
+      ...tapped(1),
+      row(6, {
+        msg_id: "K6",
+        msg_type: "kernel_info_request",
+        channel: "control",
+        direction: "to_kernel",
+        client: "b2",
+      }),
+    ]);
+    await settle();
+    const chip = (role: string, attr: string, v: string) =>
+      el.querySelector(`[data-role=${role}][${attr}='${v}']`) as HTMLButtonElement;
+    expect(chip("filter-direction", "data-direction", "to_kernel")).not.toBeNull();
+    expect(chip("filter-channel", "data-channel", "control")).not.toBeNull();
+    const clients = [...el.querySelectorAll<HTMLElement>("[data-role=filter-client]")];
+    expect(clients.map((c) => c.dataset.client)).toEqual(["a1", "b2"]);
+    chip("filter-direction", "data-direction", "to_kernel").click();
+    expect(f.state.filter_directions).toEqual(["to_kernel"]);
+    await settle();
+    expect(listed(el)).toEqual([1, 6]);
+    expect(
+      chip("filter-direction", "data-direction", "to_kernel").getAttribute("aria-pressed"),
+    ).toBe("true");
+    chip("filter-direction", "data-direction", "to_kernel").click();
+    chip("filter-client", "data-client", "b2").click();
+    expect(f.state.filter_directions).toEqual([]);
+    expect(f.state.filter_clients).toEqual(["b2"]);
+    await settle();
+    // iopub goes to every client: it stays
+    expect(listed(el)).toEqual([3, 6]);
+    // a trait set from Python applies too
+    f.model.set("filter_clients", ["a1"]);
+    await settle();
+    expect(listed(el)).toEqual([1, 3, 4]);
+  });
+
+  it("asks for older rows with the direction and client filters", async () => {
+    const { f } = render({
+      window_rows: 50,
+      filter_directions: ["to_kernel"],
+      filter_clients: ["a1", "b2"],
+    });
+    f.custom({ kind: "history", id: f.sent[0].id, total: 50 }, tapped(901));
+    await settle();
+    const older = f.sent.filter((m) => m.kind === "older");
+    expect(older).toHaveLength(1);
+    expect(older[0]).toMatchObject({
+      before: 901,
+      filters: { directions: ["to_kernel"], clients: ["a1", "b2"], types: [], channels: [] },
+    });
+  });
+
+  for (const requestLast of [false, true]) {
+    it(`heads a thread with the captured request and its reply (request ${requestLast ? "after" : "before"} its children)`, async () => {
+      const { f, el } = render({ view: "threaded" });
+      f.custom({ kind: "rows" }, tapped(1, { requestLast, status: "error" }));
+      await settle();
+      expect(el.querySelector("[data-role=placeholder]")).toBeNull();
+      const head = el.querySelector(".jpf-thread-head") as HTMLElement;
+      expect(head.dataset.head).toBe("request");
+      expect(head.dataset.direction).toBe("to_kernel");
+      expect(head.dataset.client).toBe("a1");
+      expect(head.dataset.replyStatus).toBe("error");
+      expect(head.textContent).toContain("execute_request");
+      expect(head.querySelector(".jpf-dir")?.textContent).toBe("→");
+      const status = head.querySelector("[data-role=reply-status]") as HTMLElement;
+      expect(status.dataset.status).toBe("error");
+      expect(status.textContent).toBe("reply error");
+      expect(head.querySelector("[data-role=reply-time]")?.textContent).toBe("in 42 ms");
+      expect(head.textContent).toContain("busy 48 ms");
+      // the thread lists the output and the reply (the request is its head)
+      const thread = el.querySelector("[data-role=thread]") as HTMLElement;
+      expect(thread.dataset.parentId).toBe("E1");
+      const types = [...thread.querySelectorAll<HTMLElement>("[data-role=row]")].map(
+        (r) => r.dataset.msgType,
+      );
+      expect(types).toEqual(["stream", "execute_reply"]);
+    });
+  }
+
+  it("shows a thread's request body on a click on it; the caret still collapses", async () => {
+    const { f, el } = render({ view: "threaded" });
+    f.custom({ kind: "rows" }, tapped(1));
+    await settle();
+    (el.querySelector(".jpf-head-request") as HTMLElement).click();
+    await settle();
+    const req = f.sent.filter((m) => m.kind === "bodies");
+    expect(req.at(-1)).toMatchObject({ seqs: [1] });
+    f.custom({ kind: "bodies", id: req.at(-1)?.id }, [
+      {
+        seq: 1,
+        header: { msg_type: "execute_request" },
+        parent_header: {},
+        metadata: {},
+        content: { code: "print('hi')", silent: false, store_history: true },
+        buffers: [],
+      },
+    ]);
+    await settle();
+    const open = el.querySelector(".jpf-head-open") as HTMLElement;
+    expect(open.dataset.headSeq).toBe("1");
+    expect(open.querySelector(".jpf-detail")?.textContent).toContain("store_history");
+    (el.querySelector(".jpf-thread-head .jpf-caret") as HTMLElement).click();
+    await settle();
+    expect(el.querySelectorAll("[data-role=thread] [data-role=row]")).toHaveLength(0);
+    (el.querySelector(".jpf-head-request") as HTMLElement).click();
+    await settle();
+    expect(el.querySelector(".jpf-head-open")).toBeNull();
+  });
+
+  it("says what it sees: a badge through a tap, a note with the way to a tap otherwise", async () => {
+    const { f, el } = render({ capture: "iopub" });
+    await settle();
+    const root = el.querySelector(".jpf-monitor") as HTMLElement;
+    const note = () => el.querySelector("[data-role=capture-note]") as HTMLElement | null;
+    const badge = () => el.querySelector("[data-role=capture-badge]") as HTMLElement | null;
+    expect(root.dataset.capture).toBe("iopub");
+    expect(note()?.textContent).toContain("other clients' requests and replies");
+    expect(note()?.querySelector("code")?.textContent).toBe("jpf tap install");
+    expect(note()?.textContent).toContain("(tapped)");
+    expect(badge()).toBeNull();
+    f.model.set("capture", "server");
+    await settle();
+    expect(note()?.dataset.capture).toBe("server");
+    expect(note()?.textContent).toContain("Jupyter server");
+    f.model.set("capture", "tap");
+    await settle();
+    expect(note()).toBeNull();
+    expect(badge()?.textContent).toBe("full capture");
+    expect(root.dataset.capture).toBe("tap");
+    f.model.set("capture", "");
+    await settle();
+    expect(note()).toBeNull();
+    expect(badge()).toBeNull();
+  });
+
+  it("shows no direction or client chips without a tap until a request is seen", async () => {
+    const { f, el } = render({ capture: "iopub" });
+    f.custom({ kind: "rows" }, [
+      row(1),
+      row(2, { msg_type: "kernel_info_reply", channel: "shell" }),
+    ]);
+    await settle();
+    expect(el.querySelector("[data-role=filter-direction]")).toBeNull();
+    expect(el.querySelector("[data-role=filter-client]")).toBeNull();
+    expect(el.querySelector("[data-role=filter-channel][data-channel=control]")).toBeNull();
   });
 });
