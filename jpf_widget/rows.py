@@ -8,6 +8,9 @@ holds only the newest rows; :func:`row_filter` picks older ones for it by the vi
            "date": "…", "session": "…", "parent_id": "…", "parent_type": "execute_request",
            "parent_session": "…", "parent_date": "…", "comm_id": "", "summary": "stdout: hi",
            "size": 412, "state": "", "mimes": [], "own": false, "code": ""}
+
+``state`` is a status's execution_state or a reply's status; ``own`` marks the monitor's own
+requests (seen through a tap) and what belongs to them.
     Body: {"seq": 17, "header": {…}, "parent_header": {…}, "metadata": {…}, "content": {…},
            "buffers": [1024], "truncated": false}
 """
@@ -59,9 +62,9 @@ def row(entry: Entry, own_requests: Container[str] = ()) -> dict[str, Any]:
         "comm_id": entry.comm_id,
         "summary": entry.summary,
         "size": entry.size,
-        "state": entry.execution_state if isinstance(entry, Status) else "",
+        "state": _state(entry),
         "mimes": entry.mime_types if isinstance(entry, DisplayData) else [],
-        "own": entry.parent_id in own_requests,
+        "own": _own(entry, own_requests),
         "code": entry.code[:_CODE_LIMIT] if isinstance(entry, ExecuteInput) else "",
     }
 
@@ -95,7 +98,7 @@ def row_filter(
             return False
         if isinstance(entry, Marker):
             return not channels or "monitor" in channels
-        if not show_own and entry.parent_id in own_requests:
+        if not show_own and _own(entry, own_requests):
             return False
         if channels and entry.channel not in channels:
             return False
@@ -113,6 +116,22 @@ def row_filter(
         return True
 
     return keep
+
+
+def _state(message: Message) -> str:
+    """A status's execution_state, a reply's status (``ok``, ``error``, ``abort``), or ""."""
+    if isinstance(message, Status):
+        return message.execution_state
+    if message.msg_type.endswith("_reply"):
+        status = message.content.get("status")
+        return status if isinstance(status, str) else ""
+    return ""
+
+
+def _own(message: Message, own_requests: Container[str]) -> bool:
+    """Whether the message is one of the monitor's own requests (seen through a tap), or
+    belongs to one."""
+    return message.parent_id in own_requests or message.msg_id in own_requests
 
 
 def _strings(value: object) -> list[str]:

@@ -50,8 +50,10 @@ export type Line =
   | { kind: "thread"; key: string; thread: Thread }
   | { kind: "row"; key: string; row: Row; thread: Thread; depth: number };
 
-/** What a reply's summary says of its status: `ok`, `error`, `abort`/`aborted`, or "" (unknown). */
+/** A reply's status (`ok`, `error`, `abort`/`aborted`): the row's `state`, else what its summary
+ * says, or "" (unknown). */
 export function replyStatus(reply: Row): string {
+  if (reply.state) return reply.state;
   const m = /^\s*(?:status:\s*)?(ok|error|aborted|abort)\b/i.exec(reply.summary);
   return m ? m[1].toLowerCase() : "";
 }
