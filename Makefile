@@ -3,8 +3,10 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.jpf-installed
+OLDEST := .venv-oldest
+OLDEST_STAMP := $(OLDEST)/.jpf-installed
 
-.PHONY: demo test lint js-check js-test c-compiler chromium screenshot benchmarks
+.PHONY: demo test lint js-check js-test c-compiler chromium screenshot benchmarks oldest stress
 
 # Python environment and the package, installed editable; installing runs the js/ build and
 # compiles jpf_widget/_wire.c (hatch_build.py).
@@ -13,6 +15,18 @@ $(STAMP): pyproject.toml hatch_build.py jpf_widget/_wire.c js/package.json js/pa
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# The oldest environment a Monitor is tested in (tests/test_oldest_kernel.py): the lower bound of
+# each dependency and the oldest supported ipykernel, pinned in env/oldest.txt, and the package
+# installed editable (its bundle is the one the main install built).
+$(OLDEST_STAMP): pyproject.toml env/oldest.txt | $(STAMP)
+	rm -rf $(OLDEST)
+	python3 -m venv $(OLDEST)
+	HATCH_JUPYTER_BUILDER_SKIP_NPM=1 $(OLDEST)/bin/pip install --quiet --disable-pip-version-check \
+		--constraint env/oldest.txt -e . ipykernel
+	touch $(OLDEST_STAMP)
+
+oldest: $(OLDEST_STAMP)
 
 # The bundle is rebuilt on every run: esbuild takes well under a second.
 jpf_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/build.mjs)
@@ -42,8 +56,13 @@ js-check: $(STAMP)
 js-test: $(STAMP)
 	cd js && npm test --silent
 
-test: jpf_widget/static/widget.js chromium lint js-check js-test
+test: jpf_widget/static/widget.js chromium lint js-check js-test oldest
 	$(PY) -m pytest
+
+# The test suite (vitest, then pytest) while two busy loops occupy both cores: flakes that only
+# show when the machine is busy show here. Not part of `make test`.
+stress: jpf_widget/static/widget.js chromium oldest
+	env/busy-loops bash -c 'cd js && npm test --silent && cd .. && $(PY) -m pytest'
 
 # Regenerates the README's picture from the JupyterLab scenario of the end-to-end tests.
 screenshot: jpf_widget/static/widget.js chromium
