@@ -22,6 +22,7 @@ from .conftest import (
     shoot,
     tiny_png,
     wait_notebook_ready,
+    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -200,15 +201,15 @@ def test_monitor_in_jupyterlab(lab_server: Server, front: Front, screenshots: Pa
 
 def wait_saved(server: Server, path: str, timeout: float = 15) -> None:
     """Wait until the notebook on disk holds the monitor's widget output."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def saved() -> bool:
         with contextlib.suppress(json.JSONDecodeError):  # caught half-written
             nb = json.loads((server.root / path).read_text())
             outputs = nb["cells"][0].get("outputs", [])
-            if any(WIDGET_VIEW in o.get("data", {}) for o in outputs):
-                return
-        time.sleep(0.1)
-    pytest.fail(f"{path} was not saved with the widget's output")
+            return any(WIDGET_VIEW in o.get("data", {}) for o in outputs)
+        return False
+
+    wait_until(saved, timeout, f"{path} saved with the widget's output")
 
 
 def test_unknown_kernel_fails_clearly(lab_server: Server, front: Front, screenshots: Path) -> None:

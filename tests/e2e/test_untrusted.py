@@ -38,7 +38,7 @@ import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from playwright.sync_api import Locator, Page, Request, expect
 
-from .conftest import Front, Server, run_cell, shoot, wait_notebook_ready
+from .conftest import Front, Server, run_cell, shoot, wait_notebook_ready, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -101,19 +101,16 @@ class TargetKernel:
         self.server = server
         self.id = str(server.api("POST", "/api/kernels", {"name": "python3"})["id"])
         self.connection_file = server.runtime_dir / f"kernel-{self.id}.json"
-        deadline = time.monotonic() + 30
-        while not self.connection_file.exists():
-            if time.monotonic() > deadline:
-                pytest.fail(f"no connection file for kernel {self.id}")
-            time.sleep(0.05)
-        time.sleep(0.2)  # written, maybe not complete: load below retries on bad JSON
         self.client = BlockingKernelClient(connection_file=str(self.connection_file))
-        for _ in range(50):
+
+        def loaded() -> bool:  # the file may not be there yet, or be half-written
             try:
                 self.client.load_connection_file()
-                break
-            except (json.JSONDecodeError, ValueError):
-                time.sleep(0.1)
+            except (OSError, ValueError):  # json.JSONDecodeError is a ValueError
+                return False
+            return True
+
+        wait_until(loaded, 30, f"the connection file of kernel {self.id}", poll=0.05)
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
         server.remember_kernels()
