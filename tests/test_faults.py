@@ -259,7 +259,9 @@ from jpf_widget import Monitor
 m = Monitor(get_connection_file())
 m.wait_until_connected(15)
 m.view = "raw"          # a trait change: a comm message on this very kernel's iopub
-time.sleep(1.0)
+deadline = time.monotonic() + 10
+while m.stats["own_view_traffic"] == 0 and time.monotonic() < deadline:
+    time.sleep(0.02)    # until the capture has seen (and not recorded) that message
 before = m.stats["captured"]
 time.sleep(1.5)         # nothing else happens: the count must stay flat
 print(before, m.stats["captured"], m.stats["own_view_traffic"], flush=True)
