@@ -1,0 +1,121 @@
+"""``jpf tap install`` / ``uninstall`` and the argv wrapper (for launchers that ignore
+provisioners) with a real kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from jupyter_client import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
+from jupyter_client.kernelspec import KernelSpecManager
+
+from jpf_widget.cli import main as jpf
+from jpf_widget.tap import tap_info, tap_status
+
+from .conftest import wait_until
+from .test_tap import CaptureReader
+
+
+def test_jpf_tap_install_and_uninstall(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    original = KernelSpecManager().get_kernel_spec("python3")
+    assert jpf(["tap", "install", "--prefix", str(tmp_path)]) == 0
+    folder = tmp_path / "share" / "jupyter" / "kernels" / "python3-tap"
+    assert str(folder) in capsys.readouterr().out
+    spec = json.loads((folder / "kernel.json").read_text())
+    assert spec["display_name"] == f"{original.display_name} (tapped)"
+    assert spec["metadata"]["kernel_provisioner"] == {"provisioner_name": "jpf-tap", "config": {}}
+    assert "supported_encryption" not in spec["metadata"]
+    assert spec["argv"] == [
+        sys.executable,
+        "-m",
+        "jpf_widget.tap.wrapper",
+        "-f",
+        "{connection_file}",
+        "--",
+        *original.argv,
+    ]
+    assert spec["interrupt_mode"] == original.interrupt_mode
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        p.name for p in Path(original.resource_dir).iterdir()
+    )  # the logos came along
+    # Jupyter finds it there, on the provisioner
+    found = KernelSpecManager(kernel_dirs=[str(folder.parent)]).get_kernel_spec("python3-tap")
+    assert found.metadata["kernel_provisioner"]["provisioner_name"] == "jpf-tap"
+
+    assert jpf(["tap", "uninstall", "--prefix", str(tmp_path)]) == 0
+    assert not folder.exists()
+    assert jpf(["tap", "uninstall", "--prefix", str(tmp_path)]) == 1
+    assert "no kernelspec named 'python3-tap'" in capsys.readouterr().err
+    # a kernelspec it did not write is left alone
+    folder.mkdir(parents=True)
+    (folder / "kernel.json").write_text(json.dumps({"argv": ["x"], "display_name": "x"}))
+    assert jpf(["tap", "uninstall", "--prefix", str(tmp_path)]) == 1
+    assert "left alone" in capsys.readouterr().err
+    assert folder.exists()
+    assert jpf(["tap", "install", "--name", "no-such-kernel", "--prefix", str(tmp_path)]) == 1
+    assert "no kernelspec named 'no-such-kernel'" in capsys.readouterr().err
+
+
+def test_jpf_tap_install_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path))
+    assert jpf(["tap", "install"]) == 0  # --user is the default
+    assert (tmp_path / "kernels" / "python3-tap" / "kernel.json").is_file()
+    assert jpf(["tap", "uninstall", "--user"]) == 0
+    assert not (tmp_path / "kernels" / "python3-tap").exists()
+
+
+def test_the_argv_wrapper_with_a_real_kernel(tmp_path: Path, runtime_dir: Path) -> None:
+    """As VS Code would run the tapped kernelspec: the wrapper relays and captures, SIGINT to
+    its pid interrupts the kernel, SIGTERM ends both and leaves nothing behind."""
+    public = runtime_dir / f"kernel-{uuid.uuid4()}.json"
+    write_connection_file(str(public), ip="127.0.0.1", key=uuid.uuid4().hex.encode())
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    argv = ["python", "-m", "ipykernel_launcher", "-f", str(public)]
+    wrapper = subprocess.Popen(
+        [sys.executable, "-m", "jpf_widget.tap.wrapper", "-f", str(public), "--", *argv],
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    client = BlockingKernelClient(connection_file=str(public))
+    try:
+        wait_until(lambda: tap_info(public) is not None, 30, "the jpf_tap field")
+        tap = tap_info(public)
+        assert tap is not None
+        assert (tap.launcher, tap.pid) == ("wrapper", wrapper.pid)
+        (private_dir,) = scratch.iterdir()
+        kernel_pid = json.loads(
+            subprocess.check_output(["pgrep", "-P", str(wrapper.pid), "-f", "ipykernel"]) or b"0"
+        )
+        assert os.getpgid(kernel_pid) == kernel_pid != os.getpgid(wrapper.pid)
+        reader = CaptureReader(str(public))
+        client.load_connection_file()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        sent = client.execute("import time\nfor _ in range(600): time.sleep(0.1)")
+        reader.wait_for("execute_input", "iopub<")
+        os.kill(wrapper.pid, signal.SIGINT)  # as VS Code interrupts: the wrapper's pid only
+        reply = client.get_shell_msg(timeout=20)
+        assert reply["parent_header"]["msg_id"] == sent
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        assert wrapper.poll() is None
+        assert client.execute_interactive("6 * 7", timeout=20)["content"]["status"] == "ok"
+        assert reader.wait_for("execute_request", "shell>", 2)
+        assert tap_status(tap)["health"] == "ok"
+        reader.close()
+        wrapper.send_signal(signal.SIGTERM)
+        wrapper.wait(timeout=30)
+        wait_until(lambda: not private_dir.exists(), 10, "the private directory to go")
+        with pytest.raises(ProcessLookupError):
+            os.kill(kernel_pid, 0)
+    finally:
+        client.stop_channels()
+        if wrapper.poll() is None:
+            wrapper.kill()
+            wrapper.wait()
