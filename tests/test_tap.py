@@ -68,7 +68,8 @@ def start_tapped(
     )
     if transport == "ipc":
         manager.ip = str(runtime_dir / f"ipc-{kernel_id[:8]}")
-    manager.start_kernel(extra_arguments=["--HistoryManager.enabled=False"])
+    ipykernel = manager.kernel_spec is not None and "ipykernel_launcher" in manager.kernel_spec.argv
+    manager.start_kernel(extra_arguments=["--HistoryManager.enabled=False"] if ipykernel else [])
     client = manager.blocking_client()
     client.start_channels()
     client.wait_for_ready(timeout=60)
@@ -495,3 +496,35 @@ def test_a_capture_reader_that_does_not_read_never_slows_the_kernel(
     finally:
         prober.stop_channels()
         stalled.close()
+
+
+def test_xeus_python_through_the_tap(runtime_dir: Path, tmp_path: Path) -> None:
+    """Where xeus-python is installed (kernelspec ``xpython``): two clients, stdin, the
+    heartbeat and a restart through the tap; every captured signature verifies."""
+    if "xpython" not in KernelSpecManager().find_kernel_specs():
+        pytest.skip("xeus-python is not installed (no xpython kernelspec)")
+    install("xpython", prefix=tmp_path)
+    specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "share" / "jupyter" / "kernels")])
+    with tapped_kernels(runtime_dir, specs) as start:
+        kernel = start(name="xpython-tap")
+        reader = CaptureReader(kernel)
+        other = new_client(kernel)
+        try:
+            a = kernel.client
+            sent = a.execute("name = input('name? ')", allow_stdin=True)
+            assert a.get_stdin_msg(timeout=20)["content"]["prompt"] == "name? "
+            a.input("ada")
+            assert reply_to(a, sent)["content"]["status"] == "ok"
+            check = other.execute("", user_expressions={"name": "name"})
+            reply = reply_to(other, check)
+            assert reply["content"]["user_expressions"]["name"]["data"]["text/plain"] == "'ada'"
+            assert a.hb_channel.is_beating()
+            kernel.manager.restart_kernel()
+            a.wait_for_ready(timeout=60)
+            reply_to(a, a.execute("1"))
+            reader.wait_for("input_reply", "stdin>")
+            reader.wait_for("execute_reply", "shell<", 3)
+            assert all(m.verifies(key_of(kernel)) for m in reader.messages)
+        finally:
+            other.stop_channels()
+            reader.close()

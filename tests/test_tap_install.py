@@ -3,18 +3,23 @@ provisioners) with a real kernel."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 from jupyter_client.kernelspec import KernelSpecManager
+from tornado.websocket import websocket_connect
 
 from jpf_widget.cli import main as jpf
 from jpf_widget.tap import tap_info, tap_status
@@ -119,3 +124,106 @@ def test_the_argv_wrapper_with_a_real_kernel(tmp_path: Path, runtime_dir: Path) 
         if wrapper.poll() is None:
             wrapper.kill()
             wrapper.wait()
+
+
+def test_a_server_with_the_default_provisioner_taps_every_kernel(tmp_path: Path) -> None:
+    """``JUPYTER_DEFAULT_PROVISIONER_NAME=jpf-tap`` (the README's way to tap every kernel of a
+    server): a kernel started by jupyter_server on the plain python3 kernelspec is tapped, and
+    a cell run through the server's websocket (the server's own ZMQ clients) is captured."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runtime = tmp_path / "runtime"
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "JUPYTER_DEFAULT_PROVISIONER_NAME": "jpf-tap",
+    }
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--allow-root",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            "--IdentityProvider.token=jpf",
+            f"--ServerApp.root_dir={tmp_path}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}/api"
+
+    def api(method: str, path: str, body: bytes | None = None) -> Any:
+        request = urllib.request.Request(f"{base}{path}?token=jpf", data=body, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def answers() -> bool:
+        try:
+            api("GET", "")
+        except OSError:
+            return False
+        return True
+
+    try:
+        wait_until(answers, 60, "the server")
+        kernel_id = api("POST", "/kernels", b'{"name": "python3"}')["id"]
+        public = runtime / f"kernel-{kernel_id}.json"
+        wait_until(lambda: tap_info(public) is not None, 30, "a tapped connection file")
+        reader = CaptureReader(str(public))
+        msg_id = uuid.uuid4().hex
+        replies = asyncio.run(_execute_over_websocket(port, kernel_id, msg_id))
+        assert replies["execute_reply"]["content"]["status"] == "ok"
+        (request,) = [
+            m for m in reader.wait_for("execute_request", "shell>") if m.header["msg_id"] == msg_id
+        ]
+        (reply,) = [
+            m for m in reader.wait_for("execute_reply", "shell<") if m.parent["msg_id"] == msg_id
+        ]
+        assert request.ids == reply.ids  # the server's channel identity, both ways
+        reader.close()
+        api("DELETE", f"/kernels/{kernel_id}")
+        wait_until(lambda: not public.exists(), 20, "the connection file to go")
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+
+async def _execute_over_websocket(port: int, kernel_id: str, msg_id: str) -> dict[str, Any]:
+    """Run ``6 * 7`` through the server's kernel websocket (JSON messages); the replies by
+    msg_type."""
+    url = f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels?token=jpf"
+    connection = await websocket_connect(url)
+    request = {
+        "header": {
+            "msg_id": msg_id,
+            "msg_type": "execute_request",
+            "session": uuid.uuid4().hex,
+            "username": "jpf",
+            "version": "5.3",
+            "date": "2026-01-01T00:00:00Z",
+        },
+        "parent_header": {},
+        "metadata": {},
+        "content": {"code": "6 * 7", "silent": False, "store_history": False},
+        "channel": "shell",
+    }
+    await connection.write_message(json.dumps(request))
+    replies: dict[str, Any] = {}
+    while "execute_reply" not in replies:
+        text = await asyncio.wait_for(connection.read_message(), 30)
+        assert isinstance(text, str)
+        message = json.loads(text)
+        if message.get("parent_header", {}).get("msg_id") == msg_id:
+            replies[message["msg_type"]] = message
+    connection.close()
+    return replies

@@ -27,7 +27,8 @@ user can enter. :func:`tap_info` reads the field; :func:`tap_status` asks the st
 The capture stream
 ------------------
 Connect a SUB socket to ``url`` (the tap binds; set ``RCVHWM`` to 0 before connecting, and
-subscribe to ``b""``, or to a tag prefix such as ``b"shell"``). Every message is::
+subscribe to ``b""``, or to tag prefixes such as ``b"shell"`` and ``b"tap!"``: the subscription
+filters on the first frame). Every message is::
 
     [tag, *frames]
 

@@ -220,7 +220,6 @@ class Relay:
         self._control_lock = threading.Lock()
         self._base: dict[str, list[int]] = {}  # counts of earlier generations: frames, bytes
         self._stopped = threading.Event()
-        self._failures: list[str] = []
         self._reported: set[str] = set()
         self._public_ipc: list[tuple[Path, Path]] = []
 
@@ -461,7 +460,7 @@ class Relay:
 
     def problems(self) -> list[str]:
         """What is wrong with the relay: loops that ended on their own, in the order seen."""
-        found = list(self._failures)
+        found: list[str] = []
         loops = [*self._queues.values(), *(s.loop for s in self._steer.values())]
         if self._capture is not None:
             loops.append(self._capture.loop)
@@ -627,6 +626,7 @@ class Relay:
             poller.register(sock, zmq.POLLIN)
         last_counts: dict[str, dict[str, int]] = {}
         last_event = 0.0
+        subscriptions = 0
 
         def publish(event: dict[str, Any]) -> None:
             body = {**event, "time": time.time()}
@@ -647,9 +647,11 @@ class Relay:
                     status.send_multipart([*frames[:-1], reply])
                 if events in ready:
                     subscription = events.recv()
-                    if subscription[:1] == b"\x01":
+                    # the first is the capture XSUB's own; then each Monitor's, once in force
+                    if subscription[:1] == b"\x01" and subscriptions:
                         publish({"event": "hello", **self.status()})
                         last_event = time.monotonic()
+                    subscriptions += 1
                 with self._control_lock:
                     pending, self._pending = self._pending, []
                 for event in pending:
