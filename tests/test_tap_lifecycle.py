@@ -160,6 +160,23 @@ def test_shutdown_removes_both_files_frees_the_ports_and_joins_the_threads(
     reader.close()
 
 
+def test_a_failed_relay_is_replaced_when_the_kernel_restarts(
+    start_tap: Callable[..., Kernel],
+) -> None:
+    kernel = start_tap()
+    tap = the_tap(kernel)
+    relay = kernel.manager.provisioner.relay  # type: ignore[union-attr]
+    with relay._control_lock:
+        relay._steer["shell"].control.send(b"TERMINATE")  # a loop ends on its own
+    wait_until(lambda: tap_status(tap)["health"] == "failed", 10, "the failure to show")
+    kernel.manager.restart_kernel()
+    assert kernel.manager.provisioner.relay is not relay  # type: ignore[union-attr]
+    assert not any(t.is_alive() for t in relay.threads())
+    works(kernel)
+    assert the_tap(kernel) == tap  # the same addresses: Monitors stay connected
+    assert tap_status(tap)["health"] == "ok"
+
+
 def test_ipc_transport(start_tap: Callable[..., Kernel]) -> None:
     """ipc: the capture is a socket file in the private 0700 directory; a restart (whose
     KernelManager removes the public socket files) keeps the kernel reachable."""

@@ -35,6 +35,7 @@ provisioners are tapped too) is launched without the wrapper: the provisioner do
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -151,10 +152,17 @@ class TapProvisioner(LocalProvisioner):
         kwargs["cmd"] = [arg.replace(public_path, private_path) for arg in cmd]
 
         if relay is None or not relay.running or relay.problems():
-            if relay is not None:
+            where = None
+            if relay is not None:  # one that failed: a new one, at the same addresses
                 self.log.warning("jpf tap: starting a new relay (%s)", relay.problems())
-                relay.stop()
-            relay = self._start_relay(public, private)
+                where = (relay.capture_url, relay.status_url)
+                await asyncio.to_thread(relay.stop)
+                self.relay = None
+            try:
+                relay = self._start_relay(public, private, where)
+            except BaseException:
+                self._forget()
+                raise
         elif moved:
             relay.repoint(Endpoints.from_info(private))
         else:
@@ -163,9 +171,15 @@ class TapProvisioner(LocalProvisioner):
         add_tap_field(km.connection_file, tap_field(relay, "provisioner"))
         return kwargs
 
-    def _start_relay(self, public: dict[str, Any], private: dict[str, Any]) -> Relay:
+    def _start_relay(
+        self,
+        public: dict[str, Any],
+        private: dict[str, Any],
+        where: tuple[str, str] | None = None,
+    ) -> Relay:
         assert self.private_dir is not None
-        capture, status = capture_urls(str(public.get("transport", "tcp")), self.private_dir)
+        transport = str(public.get("transport", "tcp"))
+        capture, status = where or capture_urls(transport, self.private_dir)
         relay = Relay(
             Endpoints.from_info(public),
             Endpoints.from_info(private),
@@ -192,14 +206,20 @@ class TapProvisioner(LocalProvisioner):
     async def cleanup(self, restart: bool = False) -> None:
         """On restart keep the relay (and put back public ipc socket files the KernelManager
         removed); otherwise stop it and remove the private directory."""
-        await super().cleanup(restart=restart)
         if restart:
+            await super().cleanup(restart=restart)
             if self.relay is not None:
                 self.relay.relink_public()
             return
         if self.relay is not None:
-            self.relay.stop()
+            # before LocalProvisioner gives the public ports back to the port cache
+            await asyncio.to_thread(self.relay.stop)
             self.relay = None
+        self._forget()
+        await super().cleanup(restart=restart)
+
+    def _forget(self) -> None:
+        """Remove the private directory and forget the private ports."""
         remove_private_dir(self.private_dir)
         self.private_dir = None
         self.private_info = None
