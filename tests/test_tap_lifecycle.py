@@ -21,7 +21,7 @@ from jpf_widget.tap import TapInfo, TapUnavailable, parse_event, tap_info, tap_s
 from jpf_widget.tap.relay import Endpoints, Relay
 
 from .conftest import Kernel, wait_until
-from .test_tap import CaptureReader, install_specs, tapped_kernels
+from .test_tap import CaptureReader, install_specs, new_client, tapped_kernels
 
 PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 
@@ -190,8 +190,14 @@ def test_ipc_transport(start_tap: Callable[..., Kernel]) -> None:
         works(kernel)
         kernel.manager.restart_kernel()
         works(kernel)
+        public = public_info(kernel)
+        for port in PORTS:  # the KernelManager removed them; the tap put them back
+            assert Path(f"{public['ip']}-{public[port]}").is_socket()
+        late = new_client(kernel)  # so a client that connects now finds the relay
+        assert late.execute_interactive("1", timeout=30)["content"]["status"] == "ok"
+        late.stop_channels()
         assert all(m.verifies(bytes(kernel.manager.session.key)) for m in reader.messages)
-        assert len(reader.wait_for("execute_reply", "shell<", 2)) == 2
+        assert len(reader.wait_for("execute_reply", "shell<", 3)) == 3
     finally:
         reader.close()
     kernel.client.stop_channels()
