@@ -252,10 +252,16 @@ def test_connection_files(tapped: Kernel, runtime_dir: Path) -> None:
     assert [p.name for p in runtime_dir.glob("*.json")] == [Path(tapped.connection_file).name]
 
 
-def test_jpf_list_marks_tapped_kernels(tapped: Kernel, capsys: pytest.CaptureFixture[str]) -> None:
+def test_jpf_list_and_jpf_tap_status(tapped: Kernel, capsys: pytest.CaptureFixture[str]) -> None:
     assert jpf(["list", "--no-servers"]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if tapped.kernel_id in line)
     assert "(tapped)" in line
+    assert jpf(["tap", "status", tapped.kernel_id[:8]]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["health"] == "ok"
+    assert status["url"] == tap_info(tapped.connection_file).url  # type: ignore[union-attr]
+    assert jpf(["tap", "status", "no-such-kernel"]) == 1
+    assert "no-such-kernel" in capsys.readouterr().err
 
 
 def test_two_clients_get_only_their_own_replies(tapped: Kernel, capture: CaptureReader) -> None:
