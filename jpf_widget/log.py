@@ -362,6 +362,7 @@ class MessageLog:
                 "malformed": self._problems["malformed"],
                 "replayed": self._problems["replayed"],
                 "own_view_traffic": self._problems["own_view_traffic"],
+                "tap_dropped_frames": self._problems["tap_dropped_frames"],
                 "by_type": dict(self._type_counts),
                 "by_channel": dict(self._channel_counts),
             }

@@ -2,7 +2,8 @@
 
 :func:`open_backend` turns what the user typed into the back end that can reach it:
 
-- a connection file here (a kernel id, an id prefix, a path): :class:`ZmqBackend`;
+- a connection file here (a kernel id, an id prefix, a path): :class:`ZmqBackend`, or
+  :class:`TapBackend` when the file says a tap is in front of the kernel;
 - ``server=`` (a URL), or a notebook whose kernel has no connection file on this machine:
   :class:`WebsocketBackend`, through that Jupyter server.
 
@@ -16,7 +17,9 @@ import os
 from ..kernels import ConnectionInfo, resolve
 from ..log import MessageLog
 from ..servers import JupyterServer
+from ..tap import tap_info
 from .base import STATES, Backend, CaptureMode, ViewTraffic
+from .tap import TapBackend
 from .websocket import WebsocketBackend
 from .zmq import ZmqBackend
 
@@ -24,6 +27,7 @@ __all__ = [
     "STATES",
     "Backend",
     "CaptureMode",
+    "TapBackend",
     "ViewTraffic",
     "WebsocketBackend",
     "ZmqBackend",
@@ -61,6 +65,9 @@ def open_backend(
         )
     found = resolve(target, runtime_dir)
     if isinstance(found, ConnectionInfo):
+        tap = tap_info(found.connection_file) if found.connection_file else None
+        if tap is not None:
+            return TapBackend(found, tap, log, view_traffic=view_traffic)
         return ZmqBackend(found, log, view_traffic=view_traffic)
     # a notebook whose kernel has no connection file here: through its server's websocket
     return WebsocketBackend.connect(

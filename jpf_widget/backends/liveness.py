@@ -12,6 +12,8 @@ It holds no clock, socket or thread: the ZMQ back end tells it what happened and
     spoke(now, restarted)      the kernel said something under a session (a new one: restarted)
     moved()                    its connection file names other ports; attaching there
     key_mismatch(bad)          signatures keep failing (or pass again)
+    kernel_gone(reason)        the kernel is known to be gone while its sockets stay up (a tap
+                               in front of it keeps them)
     tick(now, gone) -> ask     judge from heartbeat silence and time down; ``gone`` is a
                                definite reason the kernel is gone (file removed, process exited)
 
@@ -116,6 +118,9 @@ class Liveness:
         self._shutdown_restart = None
         self._last_pong = None
         self._go("restarting", "the connection file changed: attaching to the new ports")
+
+    def kernel_gone(self, reason: str) -> None:
+        self._die(reason)
 
     def key_mismatch(self, bad: bool) -> None:
         if bad == self._mismatch:

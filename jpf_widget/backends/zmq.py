@@ -178,11 +178,19 @@ class ZmqBackend(BackendBase):
         iopub.setsockopt(zmq.LINGER, 0)
         iopub.setsockopt(zmq.SUBSCRIBE, b"")
         events = iopub.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED)
-        iopub.connect(self.info.url("iopub"))
+        iopub.connect(self._stream_url())
         shell = context.socket(zmq.DEALER)
         shell.setsockopt(zmq.LINGER, 0)
         shell.connect(self.info.url("shell"))
         return {"iopub": iopub, "events": events, "shell": shell, "hb": self._heartbeat(context)}
+
+    def _stream_url(self) -> str:
+        """What the ``iopub`` socket subscribes to: the kernel's iopub."""
+        return self.info.url("iopub")
+
+    def _take_own_replies(self, shell: zmq.Socket[bytes]) -> None:
+        """Record the replies to our own requests."""
+        self._drain(shell, _SHELL_REPLIES)
 
     def _heartbeat(self, context: zmq.Context[zmq.Socket[bytes]]) -> zmq.Socket[bytes]:
         hb = context.socket(zmq.REQ)
@@ -213,7 +221,7 @@ class ZmqBackend(BackendBase):
                 # than one or two (a backlog, a full batch, is drained without a pause)
                 time.sleep(_COALESCE)
             if sockets["shell"] in ready:
-                self._drain(sockets["shell"], _SHELL_REPLIES)
+                self._take_own_replies(sockets["shell"])
             if sockets["events"] in ready:
                 self._on_socket_event(sockets)
             if sockets["hb"] in ready:
@@ -378,7 +386,7 @@ class ZmqBackend(BackendBase):
         """Record messages that went one way, and learn from them what the kernel does."""
         channel, direction, client = route
         if direction != FROM_KERNEL:  # a client's request: nothing of the kernel's life in it
-            self.log.add_many(channel, self._masked(batch), None, direction, client)
+            self.log.add_many(channel, self._masked(route, batch), None, direction, client)
             return
         loss, own_requests, view_traffic = self.loss, self.own_requests, self.view_traffic
         feed = loss.feed
@@ -410,8 +418,9 @@ class ZmqBackend(BackendBase):
         if loss.lost != lost:
             self.log.set_problem("lost", loss.lost)
 
-    def _masked(self, batch: list[Frames]) -> list[Frames]:
-        """``batch`` with any secrets masked (what a tap sees of a client's answers)."""
+    def _masked(self, route: Route, batch: list[Frames]) -> list[Frames]:
+        """``batch`` (sent by a client) with any secrets masked: nothing to mask here, where
+        only the kernel's messages are seen."""
         return batch
 
     def _observe(self, message: Message) -> None:
