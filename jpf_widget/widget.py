@@ -389,6 +389,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
                 "evicted",
                 "bad_signature",
                 "malformed",
+                "tap_dropped_frames",
                 "restarts",
                 "by_type",
                 "by_channel",

@@ -46,6 +46,7 @@ export interface Counters {
   evicted?: number;
   bad_signature?: number;
   malformed?: number;
+  tap_dropped_frames?: number;
   restarts?: number;
   bytes?: number;
   by_type?: Record<string, number>;

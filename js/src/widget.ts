@@ -1542,6 +1542,13 @@ class MonitorView {
       ],
       ["malformed", "malformed", String(num(c.malformed)), "frames that could not be parsed"],
     ];
+    if (this.model.get("capture") === "tap")
+      items.push([
+        "tap_dropped",
+        "tap dropped",
+        String(num(c.tap_dropped_frames)),
+        "frames the tap relayed that its capture socket dropped before they reached the monitor",
+      ]);
     if (this.paused)
       this.el.pausedNote.textContent = `paused${this.pendingWhilePaused ? ` · ${this.pendingWhilePaused} new` : ""}`;
     if (this.counterEls.size !== items.length) {

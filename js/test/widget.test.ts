@@ -754,6 +754,17 @@ describe("full capture (a tap in front of the kernel)", () => {
     expect(badge()).toBeNull();
   });
 
+  it("counts the frames the tap dropped, only through a tap", async () => {
+    const { f, el } = render({ counters: { captured: 3, tap_dropped_frames: 14 } });
+    await settle();
+    const dropped = () => el.querySelector("[data-counter=tap_dropped] .jpf-cvalue");
+    expect(dropped()?.textContent).toBe("14");
+    f.model.set("capture", "iopub");
+    f.model.set("counters", { captured: 4 });
+    await settle();
+    expect(dropped()).toBeNull();
+  });
+
   it("shows no direction or client chips without a tap until a request is seen", async () => {
     const { f, el } = render({ capture: "iopub" });
     f.custom({ kind: "rows" }, [
