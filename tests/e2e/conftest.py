@@ -183,15 +183,21 @@ class Server:
         self.kernels.update({c.pid: c for c in children})
 
     # -- notebooks
-    def write_notebook(self, name: str, cells: list[str]) -> str:
-        """Write ``name`` (relative to the server's root) with these code cells; returns the
-        path the server knows it by."""
+    def write_notebook(
+        self,
+        name: str,
+        cells: list[str],
+        kernel: str = "python3",
+        display_name: str = "Python 3 (ipykernel)",
+    ) -> str:
+        """Write ``name`` (relative to the server's root) with these code cells, on kernelspec
+        ``kernel``; returns the path the server knows it by."""
         nb = nbformat.v4.new_notebook(
             cells=[nbformat.v4.new_code_cell(src) for src in cells],
             metadata={
                 "kernelspec": {
-                    "name": "python3",
-                    "display_name": "Python 3 (ipykernel)",
+                    "name": kernel,
+                    "display_name": display_name,
                     "language": "python",
                 },
                 "language_info": {"name": "python"},
@@ -281,12 +287,15 @@ def isolated_env(base: Path) -> dict[str, str]:
     return env
 
 
-def start_server(kind: str, base: Path) -> Server:
-    """Start ``jupyter lab`` or ``jupyter notebook`` and wait (HTTP poll) until it answers."""
+def start_server(kind: str, base: Path, env: dict[str, str] | None = None) -> Server:
+    """Start ``jupyter lab`` or ``jupyter notebook`` and wait (HTTP poll) until it answers.
+
+    ``env``: more environment for the server (and so its kernels), e.g. ``JUPYTER_PATH``
+    naming a prefix's ``share/jupyter`` where more kernelspecs are installed."""
     base.mkdir(parents=True, exist_ok=True)
     root = base / "notebooks"
     root.mkdir(exist_ok=True)
-    env = isolated_env(base)
+    env = {**isolated_env(base), **(env or {})}
     port = free_port()
     token = secrets.token_hex(16)
     module = "jupyterlab" if kind == "lab" else "notebook"
