@@ -41,6 +41,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import zmq
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from traitlets import Integer
 
@@ -92,9 +93,12 @@ def tap_field(relay: Relay, launcher: str) -> dict[str, Any]:
 
 
 def capture_urls(transport: str, folder: Path) -> tuple[str, str]:
-    """Where the capture and status sockets bind: a free port on 127.0.0.1 (tcp), or socket
-    files in the private directory (ipc)."""
-    if transport == "ipc":
+    """Where the capture and status sockets bind: socket files in the private directory
+    wherever ipc exists, whatever the kernel's transport. The capture carries every client's
+    code and input, passwords included (before any monitor masks them): on 127.0.0.1 any local
+    user could read it, in a directory of mode 0700 only the kernel's user can. A free port on
+    127.0.0.1 where there is no ipc (Windows)."""
+    if transport == "ipc" or zmq.has("ipc"):
         return f"ipc://{folder}/capture", f"ipc://{folder}/status"
     return "tcp://127.0.0.1:*", "tcp://127.0.0.1:*"
 
