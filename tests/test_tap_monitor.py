@@ -238,3 +238,28 @@ def test_frames_the_tap_relayed_but_never_delivered_are_counted_once_they_hold_s
     assert backend.state == "dead"
     assert "shell relay loop ended" in backend.detail
     assert [e.kind for e in log.entries_after(-1)] == ["tap", "dead"]  # type: ignore[union-attr]
+
+
+def test_a_monitor_on_a_tapped_xeus_kernel(runtime_dir: Path, tmp_path: Path) -> None:
+    """xeus-python's msg_ids carry no counter, and its XPUB welcomes every subscriber: the
+    monitor sees every channel, and says loss detection is not available, never false gaps."""
+    from jpf_widget.tap.kernelspec import install  # noqa: PLC0415
+
+    install("xpython", prefix=tmp_path)
+    specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "share" / "jupyter" / "kernels")])
+    with tapped_kernels(runtime_dir, specs) as start_xeus:
+        kernel = start_xeus(name="xpython-tap")
+        with Monitor(kernel.kernel_id) as monitor:
+            monitor.wait_until_connected(30)
+            assert monitor.capture == "tap"
+            request = kernel.client.execute("x = 6 * 7\nprint(x)")
+            reply = monitor.wait_for(
+                lambda m: m.msg_type == "execute_reply" and m.parent_id == request, 30
+            )
+            sent = monitor.get(request)
+            assert sent is not None
+            assert (sent.direction, reply.direction) == ("to_kernel", "from_kernel")
+            assert sent.client == reply.client is not None
+            monitor.wait_for(lambda m: m.msg_type == "stream" and m.parent_id == request, 30)
+            assert monitor.stats["loss_detection"] == "not available for this kernel"
+            assert monitor.stats["lost"] == 0
