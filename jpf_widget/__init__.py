@@ -4,6 +4,8 @@
 messages live; the same object is a Python API to what it captured.
 """
 
+from typing import TYPE_CHECKING
+
 from .kernels import (
     AmbiguousKernelError,
     ConnectionFileError,
@@ -31,9 +33,22 @@ from .messages import (
     Stream,
     UpdateDisplayData,
 )
-from .widget import Monitor
+
+if TYPE_CHECKING:
+    from .widget import Monitor
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # Monitor is imported when first asked for: the tap's provisioner and wrapper, and the
+    # `jpf` command, import this package too, and need no widget library (about 0.4 s)
+    if name == "Monitor":
+        from .widget import Monitor  # noqa: PLC0415
+
+        return Monitor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AmbiguousKernelError",
