@@ -36,7 +36,7 @@ from ..messages import FROM_KERNEL
 from ..tap import EVENT_TAG as _EVENT_TAG
 from ..tap import TAGS, TapInfo, parse_event
 from ..wire import Blob, Frames, MalformedMessage, split_frames
-from .base import CaptureMode, ViewTraffic
+from .base import CaptureMode
 from .zmq import _BIG_PART, _DRAIN_BATCH, _DRAIN_BYTES, _NOBLOCK, Route, ZmqBackend
 
 __all__ = ["MASK", "TapBackend"]
@@ -56,31 +56,13 @@ class TapBackend(ZmqBackend):
         The public connection file (the tap's ports, the kernel's key).
     tap : TapInfo
         Its ``jpf_tap`` field.
-    log, view_traffic, heartbeat_interval, dead_after, probe_after, receive_hwm
-        As for :class:`~jpf_widget.backends.zmq.ZmqBackend`.
+    log, **options
+        As for :class:`~jpf_widget.backends.zmq.ZmqBackend` (``view_traffic``,
+        ``heartbeat_interval``, ``dead_after``, ``probe_after``, ``receive_hwm``).
     """
 
-    def __init__(
-        self,
-        info: ConnectionInfo,
-        tap: TapInfo,
-        log: MessageLog,
-        *,
-        heartbeat_interval: float = 1.0,
-        dead_after: float = 2.0,
-        probe_after: float = 0.5,
-        view_traffic: ViewTraffic | None = None,
-        receive_hwm: int = 0,
-    ) -> None:
-        super().__init__(
-            info,
-            log,
-            heartbeat_interval=heartbeat_interval,
-            dead_after=dead_after,
-            probe_after=probe_after,
-            view_traffic=view_traffic,
-            receive_hwm=receive_hwm,
-        )
+    def __init__(self, info: ConnectionInfo, tap: TapInfo, log: MessageLog, **options: Any) -> None:
+        super().__init__(info, log, **options)
         self.tap = tap
         self._clients: dict[bytes, str] = {}  # routing id -> short client id
         self._secret_prompts: dict[str, str] = {}  # client -> its password input_request
