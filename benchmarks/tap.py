@@ -14,7 +14,8 @@ carries one reader more than the direct side during the floods.
   subscribed to the capture but stopped (SIGSTOP: the tap copies and sends, no reader process
   competes for the cores); with a Monitor on each kernel. Goal: p50 at most +0.3 ms, p99 at
   most +1 ms.
-- **Throughput**, in ABBA order (tapped, direct, direct, tapped) so drift cancels:
+- **Throughput**, the arms in ABBA order (ABBABAAB for the floods from the kernel), so that a
+  drift of the machine's speed cancels:
   100,000 ``comm.send`` from the kernel (the flood of ``benchmarks/flood.py``), request to
   reply; and 20,000 ``comm_msg`` from the driver to a comm target that only counts them (sent as
   fast as the driver can), timed until the kernel's answer to a following request says it has
@@ -52,8 +53,8 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
+import jpf_widget
 from benchmarks.flood import flood
-from jpf_widget import Monitor
 from jpf_widget.tap import tap_info, tap_status
 from jpf_widget.tap.kernelspec import install
 
@@ -63,7 +64,11 @@ IN_COUNT = 20_000  # comm messages from the client
 ROUND_TRIPS = 2_000  # kernel_info round trips per arm and phase
 BLOCK = 10  # round trips per block, arms alternating
 ARMS = ("direct", "tapped")
-ABBA = ("tapped", "direct", "direct", "tapped")
+# the floods' order: each arm as often early as late, so a drift in the machine's speed cancels
+ORDER = {
+    "out": ("tapped", "direct", "direct", "tapped", "direct", "tapped", "tapped", "direct"),
+    "in": ("tapped", "direct", "direct", "tapped"),
+}
 LATENCY = {"cmd": "latency", "rounds": ROUND_TRIPS, "block": BLOCK}
 SETTLE = 1.2  # seconds without a new captured message: a monitor's probe comes after 0.5
 DELIM = b"<IDS|MSG>"
@@ -413,7 +418,8 @@ class _Bench:
     def attach(self) -> None:
         """A Monitor on each kernel."""
         for arm in ARMS:
-            monitor = Monitor(self.files[arm], budget=1 << 31)
+            # the widget is imported here, in this process only: the children need none of it
+            monitor = jpf_widget.Monitor(self.files[arm], budget=1 << 31)
             monitor.wait_until_connected(60)
             monitor.wait_for("kernel_info_reply", timeout=60)
             self.monitors[arm] = monitor
@@ -553,7 +559,7 @@ def run() -> list[dict[str, Any]]:
         latency["watched"] = bench.driver.ask(LATENCY)
         bench.raws["tapped"] = bench.listen()
         for kind in ("out", "in"):
-            for number, arm in enumerate(ABBA):
+            for number, arm in enumerate(ORDER[kind]):
                 bench.window(kind, arm, number)
         ours = _ours(ours_before)
         busy_after, stolen_after = _machine()
@@ -608,7 +614,7 @@ def _flood_rows(windows: list[dict[str, Any]], ids: set[str]) -> list[dict[str, 
         rows.append(
             {
                 "measure": f"throughput, messages/s: {count:,} {what} (median of "
-                f"{len(direct)} floods, range; ABBA order)",
+                f"{len(direct)} floods, range; order {_order(kind)})",
                 "direct": _span(rates["direct"]),
                 "tapped": _span(rates["tapped"]),
                 "tapped vs direct": f"{ratio:.3f}",
@@ -728,3 +734,7 @@ def _gaps(counters: dict[str, list[int]]) -> int:
         return 0
     low, high, seen = max(counters.values(), key=lambda c: c[2])
     return high - low + 1 - seen
+
+
+def _order(kind: str) -> str:
+    return "".join("A" if arm == "tapped" else "B" for arm in ORDER[kind]) + " (A tapped)"
