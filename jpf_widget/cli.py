@@ -6,6 +6,13 @@
     jpf tap install [--name python3] [--user | --sys-prefix | --prefix DIR]
     jpf tap uninstall [--name python3] [--user | --sys-prefix | --prefix DIR]
     jpf tap status KERNEL                      the tap's health and counts for a kernel
+    jpf record TARGET -o FILE [--duration S] [--count N]   record a kernel's messages
+    jpf show FILE [--json]                     print a recording, a line per message
+    jpf diagram FILE [-o OUT.mmd] [--thread ID]            a Mermaid sequence diagram of it
+    jpf tail TARGET [--json] [--count N]       a kernel's messages, live, a line per message
+
+A TARGET is what ``Monitor(...)`` takes: a kernel id, a unique id prefix, a connection file, a
+notebook's path or name; with ``--server URL [--token T]``, a kernel of that Jupyter server.
 
 Each subcommand is a function ``(args) -> exit status`` set as the subparser's ``run`` default;
 a new one adds a subparser in :func:`build_parser` (or a group of them, as ``tap`` does).
@@ -15,12 +22,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
+from typing import IO
 
+from .backends import Backend, open_backend
+from .diagram import DIAGRAM_LIMIT, sequence_diagram, thread_diagram
+from .errors import TargetError
 from .kernels import list_kernels, resolve_target
+from .log import MessageLog
+from .messages import TO_KERNEL, Marker, Message, make_message
 from .tap import tap_info, tap_status
 from .tap.kernelspec import install, uninstall
+from .trace import RecordedMessage, TraceReader, TraceWriter, marker_line, message_line
 
 __all__ = ["build_parser", "main"]
 
@@ -72,6 +91,430 @@ def _tap_status(args: argparse.Namespace) -> int:
     return 0 if status.get("health") == "ok" else 1
 
 
+# -- recording, showing and following messages -----------------------------------------------
+
+# What jpf record and jpf tail keep in memory while the file or the terminal catches up
+_BUDGET = 256 * 1024 * 1024
+_CHUNK = 4096  # log entries taken at a time
+_CONNECT_TIMEOUT = 30.0
+_KERNEL_INFO_WAIT = 5.0  # how long jpf record waits for kernel_info before writing its header
+
+
+def _predicate(args: argparse.Namespace) -> Callable[[Message], bool] | None:
+    """The messages that ``show``, ``tail`` and ``record`` keep (None: all of them). A
+    ``--where QUERY`` option would turn its query into this predicate."""
+    return None
+
+
+class _Stop:
+    """Set by Ctrl-C (SIGINT) or SIGTERM while installed: loops end at their next look."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> _Stop:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        self.event.set()
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]  # what signal() returned
+
+
+def _attach(args: argparse.Namespace, log: MessageLog, stop: _Stop) -> Backend:
+    """The started back end for ``args.target``, once connected (raises why not)."""
+    backend = open_backend(args.target, log, server=args.server, token=args.token)
+    backend.start()
+    deadline = time.monotonic() + _CONNECT_TIMEOUT
+    while backend.state != "connected":
+        if backend.state in ("dead", "closed") or time.monotonic() > deadline:
+            state, detail = backend.state, backend.detail
+            backend.close()
+            raise RuntimeError(f"could not attach to {args.target}: {state}. {detail}".strip())
+        if stop.event.wait(0.05):
+            backend.close()
+            raise KeyboardInterrupt
+    return backend
+
+
+def _follow(
+    log: MessageLog, stop: _Stop, deadline: float | None = None
+) -> Iterator[tuple[list[Message | Marker], int]]:
+    """The log's entries as they come, a chunk at a time, with how many were evicted before
+    they could be taken; ends when ``stop`` is set or at ``deadline`` (monotonic)."""
+    cursor = -1
+    while True:
+        entries = log.entries_after(cursor, _CHUNK, oldest=True)
+        if entries:
+            skipped = entries[0].seq - cursor - 1
+            cursor = entries[-1].seq
+            yield entries, skipped
+            continue
+        if stop.event.is_set() or (deadline is not None and time.monotonic() >= deadline):
+            return
+        wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
+        log.wait_for(lambda _: True, wait, cursor)
+
+
+def _record(args: argparse.Namespace) -> int:
+    keep = _predicate(args)
+    log = MessageLog(_BUDGET)
+    with _Stop() as stop:
+        try:
+            backend = _attach(args, log, stop)
+        except KeyboardInterrupt:
+            return 130
+        try:
+            if backend.kernel_info is None:
+                log.wait_for(lambda m: m.msg_type == "kernel_info_reply", _KERNEL_INFO_WAIT, -1)
+            writer = TraceWriter(
+                args.output,
+                kernel_id=backend.kernel_id,
+                kernel_info=backend.kernel_info,
+                connection=backend.connection(),
+                capture=backend.capture,
+            )
+        except BaseException:
+            backend.close()
+            raise
+        print(
+            f"recording kernel {backend.kernel_id} ({backend.capture}) to {args.output}: "
+            "Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        log.add_marker("attached", f"attached to kernel {backend.kernel_id}")
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        skipped = lost = 0
+        try:
+            for entries, evicted in _follow(log, stop, deadline):
+                if evicted:
+                    skipped += evicted
+                    writer.write_marker(
+                        Marker(-1, time.time(), "loss", f"{evicted} messages not written in time")
+                    )
+                now_lost = log.stats()["lost"]
+                if now_lost > lost:
+                    writer.write_marker(
+                        Marker(-1, time.time(), "loss", f"{now_lost - lost} messages lost")
+                    )
+                    lost = now_lost
+                for entry in entries:
+                    if isinstance(entry, Marker):
+                        writer.write_marker(entry)
+                    elif keep is None or keep(entry):
+                        own = backend.own_requests
+                        writer.write_message(entry, entry.msg_id in own or entry.parent_id in own)
+                        if args.count is not None and writer.written >= args.count:
+                            stop.event.set()
+                            break
+                if args.count is not None and writer.written >= args.count:
+                    break
+                writer.flush()
+        finally:
+            backend.close()
+            stats = log.stats()
+            stats["evicted"] = skipped
+            stats["restarts"] = backend.restarts
+            stats["loss_detection"] = backend.loss.text
+            writer.close({k: v for k, v in stats.items() if k not in ("held", "held_bytes")})
+    print(
+        f"recorded {writer.written} messages ({writer.wire_bytes:,} bytes on the wire) to "
+        f"{args.output}; lost {stats['lost']} ({stats['loss_detection']}), not written in "
+        f"time {skipped}, malformed {stats['malformed']}, bad signatures "
+        f"{stats['bad_signature']}"
+    )
+    return 0
+
+
+# ANSI styles: a channel's colour, and a msg_type's emphasis
+_RESET = "\x1b[0m"
+_CHANNEL_STYLE = {
+    "shell": "\x1b[34m",
+    "iopub": "\x1b[36m",
+    "control": "\x1b[35m",
+    "stdin": "\x1b[33m",
+}
+_TYPE_STYLE = {
+    "error": "\x1b[1;31m",
+    "stream": "\x1b[32m",
+    "status": "\x1b[2m",
+    "execute_request": "\x1b[1m",
+    "execute_reply": "\x1b[1m",
+}
+_MARKER_STYLE = "\x1b[1;33m"
+
+
+class _Lines:
+    """One line of text per message or marker, coloured or not."""
+
+    def __init__(self, colour: bool) -> None:
+        self.colour = colour
+
+    def _paint(self, style: str, text: str) -> str:
+        return f"{style}{text}{_RESET}" if self.colour and style else text
+
+    def message(self, message: Message) -> str:
+        when = time.strftime("%H:%M:%S", time.localtime(message.received))
+        millis = int(message.received * 1000) % 1000
+        arrow = "→" if message.direction == TO_KERNEL else "←"
+        client = message.client or "-"
+        try:
+            summary = message.summary
+        except Exception:  # a body its typed view cannot read
+            summary = ""
+        return " ".join(
+            (
+                f"{when}.{millis:03d}",
+                self._paint(_CHANNEL_STYLE.get(message.channel, ""), f"{message.channel:<7}"),
+                arrow,
+                f"{client:<6}",
+                self._paint(_TYPE_STYLE.get(message.msg_type, ""), f"{message.msg_type:<20}"),
+                summary,
+            )
+        ).rstrip()
+
+    def marker(self, marker: Marker) -> str:
+        when = time.strftime("%H:%M:%S", time.localtime(marker.received))
+        return self._paint(_MARKER_STYLE, f"{when} -- {marker.kind}: {marker.text}")
+
+
+def _colour(args: argparse.Namespace, out: IO[str]) -> bool:
+    if args.color == "always":
+        return True
+    if args.color == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return out.isatty()
+
+
+def _json_line(message: Message) -> str:
+    return message_line(message._record, seq=False).decode().rstrip("\n")
+
+
+def _marker_json(marker: Marker) -> str:
+    return marker_line(marker).decode().rstrip("\n")
+
+
+def _tail(args: argparse.Namespace) -> int:
+    keep = _predicate(args)
+    lines = _Lines(_colour(args, sys.stdout))
+    log = MessageLog(_BUDGET)
+    shown = 0
+    with _Stop() as stop:
+        try:
+            backend = _attach(args, log, stop)
+        except KeyboardInterrupt:
+            return 130
+        print(
+            f"attached to kernel {backend.kernel_id} ({backend.capture}): Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            for entries, evicted in _follow(log, stop):
+                out = []
+                if evicted:
+                    out.append(lines.marker(Marker(-1, time.time(), "loss", f"{evicted} skipped")))
+                for entry in entries:
+                    if isinstance(entry, Marker):
+                        out.append(_marker_json(entry) if args.json else lines.marker(entry))
+                        continue
+                    own = backend.own_requests
+                    if not args.own and (entry.msg_id in own or entry.parent_id in own):
+                        continue
+                    if keep is not None and not keep(entry):
+                        continue
+                    out.append(_json_line(entry) if args.json else lines.message(entry))
+                    shown += 1
+                    if args.count is not None and shown >= args.count:
+                        stop.event.set()
+                        break
+                if out:
+                    sys.stdout.write("\n".join(out) + "\n")
+                    sys.stdout.flush()
+                if args.count is not None and shown >= args.count:
+                    break
+        except BrokenPipeError:  # the reader (head, less) went away
+            sys.stderr.close()
+        finally:
+            backend.close()
+    return 0
+
+
+def _messages(reader: TraceReader) -> Iterator[Message | Marker]:
+    """A trace's messages (as Messages, numbered in the file's order) and markers."""
+    seq = 0
+    for item in reader:
+        if type(item) is RecordedMessage:
+            yield make_message(item.record(seq))
+            seq += 1
+        elif isinstance(item, Marker):
+            yield item
+
+
+def _say_malformed(reader: TraceReader) -> None:
+    if reader.malformed:
+        print(f"jpf: {reader.malformed} malformed lines of {reader.path} skipped", file=sys.stderr)
+
+
+def _show(args: argparse.Namespace) -> int:
+    keep = _predicate(args)
+    lines = _Lines(_colour(args, sys.stdout))
+    with TraceReader(args.file) as reader:
+        header = reader.header
+        if not args.json:
+            print(
+                f"# kernel {header.get('kernel_id') or '?'} ({header.get('capture') or '?'}), "
+                f"recorded {header.get('started') or '?'} by {header.get('tool') or '?'}"
+            )
+        out: list[str] = []
+        try:
+            for entry in _messages(reader):
+                if isinstance(entry, Marker):
+                    out.append(_marker_json(entry) if args.json else lines.marker(entry))
+                elif keep is None or keep(entry):
+                    out.append(_json_line(entry) if args.json else lines.message(entry))
+                if len(out) >= 1000:
+                    sys.stdout.write("\n".join(out) + "\n")
+                    out.clear()
+            if out:
+                sys.stdout.write("\n".join(out) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            sys.stderr.close()
+            return 0
+    _say_malformed(reader)
+    return 0
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    with TraceReader(args.file) as reader:
+        if args.thread:
+            text = _thread_of(reader, args.thread, args.limit)
+        else:
+            text = sequence_diagram(_messages(reader), limit=args.limit)
+    _say_malformed(reader)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _thread_of(reader: TraceReader, msg_id: str, limit: int) -> str:
+    request: Message | None = None
+    replies: list[Message] = []
+    total = 0
+    for entry in _messages(reader):
+        if isinstance(entry, Marker):
+            continue
+        if entry.msg_id == msg_id:
+            request = entry
+        elif entry.parent_id == msg_id:
+            total += 1
+            if len(replies) < limit:
+                replies.append(entry)
+    if request is None and not replies:
+        raise LookupError(f"no message of thread {msg_id} in {reader.path}")
+    return thread_diagram(msg_id, request, replies, limit=limit, total=total)
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "target", help="kernel id, unique id prefix, connection file, or notebook path or name"
+    )
+    parser.add_argument("--server", metavar="URL", help="through this Jupyter server")
+    parser.add_argument("--token", metavar="T", help="the server's token (default: $JUPYTER_TOKEN)")
+
+
+def _add_colour(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the lines (auto: when writing to a terminal and $NO_COLOR is unset)",
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def _add_trace_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    record = commands.add_parser(
+        "record",
+        help="record a kernel's messages to a trace file",
+        description="Record a kernel's messages to a trace file (JSON Lines; .gz compresses) "
+        "until Ctrl-C, --duration or --count, then print what was captured and lost.",
+    )
+    _add_target(record)
+    record.add_argument("-o", "--output", required=True, metavar="FILE", help="the trace file")
+    record.add_argument("--duration", type=_seconds, metavar="S", help="stop after S seconds")
+    record.add_argument("--count", type=_positive, metavar="N", help="stop after N messages")
+    record.set_defaults(run=_record)
+
+    show = commands.add_parser(
+        "show",
+        help="print a trace file, a line per message",
+        description="Print a trace file: a line per message (time, channel, direction, "
+        "client, msg_type, summary) and per marker.",
+    )
+    show.add_argument("file", help="a trace file (.jsonl or .jsonl.gz)")
+    show.add_argument("--json", action="store_true", help="JSON lines, one per message")
+    _add_colour(show)
+    show.set_defaults(run=_show)
+
+    diagram = commands.add_parser(
+        "diagram",
+        help="a Mermaid sequence diagram of a trace file",
+        description="Write a Mermaid sequenceDiagram of a trace file's messages, or of one "
+        "request's thread.",
+    )
+    diagram.add_argument("file", help="a trace file (.jsonl or .jsonl.gz)")
+    diagram.add_argument("-o", "--output", metavar="OUT.mmd", help="write here, not to stdout")
+    diagram.add_argument("--thread", metavar="ID", help="the thread of the request ID only")
+    diagram.add_argument(
+        "--limit",
+        type=_positive,
+        default=DIAGRAM_LIMIT,
+        metavar="N",
+        help=f"at most N arrows (default {DIAGRAM_LIMIT})",
+    )
+    diagram.set_defaults(run=_diagram)
+
+    tail = commands.add_parser(
+        "tail",
+        help="follow a kernel's messages live, a line per message",
+        description="Follow a kernel's messages live: a coloured line per message on a "
+        "terminal, or JSON lines (--json) for a pipe. Ctrl-C stops.",
+    )
+    _add_target(tail)
+    tail.add_argument("--json", action="store_true", help="JSON lines, one per message")
+    tail.add_argument("--count", type=_positive, metavar="N", help="exit after N messages")
+    tail.add_argument(
+        "--own", action="store_true", help="also show the monitor's own kernel_info probes"
+    )
+    _add_colour(tail)
+    tail.set_defaults(run=_tail)
+
+
 def _add_location(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -110,6 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = tap_commands.add_parser("status", help="a tapped kernel's tap: health and counts")
     status.add_argument("kernel", help="kernel id, id prefix or connection file")
     status.set_defaults(run=_tap_status)
+    _add_trace_commands(commands)
     return parser
 
 
@@ -118,7 +562,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except (RuntimeError, ConnectionError, OSError, LookupError, ValueError) as exc:
+    except (
+        TargetError,
+        RuntimeError,
+        ConnectionError,
+        OSError,
+        LookupError,
+        ValueError,
+    ) as exc:
         print(f"jpf: {exc}", file=sys.stderr)
         return 1
     return code

@@ -18,7 +18,7 @@ import threading
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .messages import (
@@ -115,18 +115,23 @@ class MessageLog:
         self,
         channel: str,
         batch: list[Frames],
-        received: float | None = None,
+        received: float | Sequence[float] | None = None,
         direction: str = FROM_KERNEL,
         client: str = "",
     ) -> list[Record]:
         """Record messages that passed their signature check, in order, under one lock; returns
         their records (:func:`make_message` makes one a :class:`Message`). All of ``batch``
         went one ``direction`` on ``channel``, to or from one ``client`` (when known).
+        ``received`` is when they arrived (default now), or one time per message (a replay).
 
         This is the hot path of capture (tens of thousands of messages a second): locals
         instead of attribute lookups, counters and eviction once per batch.
         """
-        when = time.time() if received is None else received
+        times: Sequence[float] | None = None
+        if isinstance(received, Sequence):
+            times, when = received, 0.0
+        else:
+            when = time.time() if received is None else received
         added: list[Record] = []
         append = added.append
         with self._lock:
@@ -140,7 +145,9 @@ class MessageLog:
             )
             entries, type_counts = self._entries, self._type_counts
             seq, cost = self._next_seq, 0
-            for frames in batch:
+            for place, frames in enumerate(batch):
+                if times is not None:
+                    when = times[place]
                 record = new_record(seq, channel, when, frames, direction=direction, client=client)
                 _, _, _, msg_id, msg_type, _, parent_id, _, comm_id, *_, size = record
                 if msg_id in by_id:
@@ -176,10 +183,12 @@ class MessageLog:
             self._lock.notify_all()
         return added
 
-    def add_marker(self, kind: str, text: str) -> Marker:
-        """Record something the monitor noticed (``attached``, ``restart``, ``dead``, ...)."""
+    def add_marker(self, kind: str, text: str, received: float | None = None) -> Marker:
+        """Record something the monitor noticed (``attached``, ``restart``, ``dead``, ...),
+        now or at the time ``received`` (a replay)."""
         with self._lock:
-            marker = Marker(self._next_seq, time.time(), kind, text)
+            when = time.time() if received is None else received
+            marker = Marker(self._next_seq, when, kind, text)
             self._append(marker, ENTRY_OVERHEAD)
             self._lock.notify_all()
             return marker

@@ -24,11 +24,13 @@ import anywidget
 import traitlets
 
 from .backends import Backend, ViewTraffic, open_backend
+from .diagram import DIAGRAM_LIMIT, fenced, sequence_diagram, thread_diagram
 from .feed import ViewFeed
 from .kernels import KERNEL_FILE, KernelSummary, TargetError, list_kernels, summarize
 from .log import DEFAULT_BUDGET, MessageLog
-from .messages import Message, MessageList
+from .messages import Marker, Message, MessageList
 from .servers import JupyterServer
+from .trace import TraceWriter
 
 __all__ = ["WINDOW_ROWS", "Monitor"]
 
@@ -38,6 +40,25 @@ __all__ = ["WINDOW_ROWS", "Monitor"]
 WINDOW_ROWS = 10_000
 _NOT_ATTACHED = "no kernel chosen: pick one, or call m.attach(target)"
 _STATIC = Path(__file__).parent / "static"
+_SAVE_CHUNK = 4096  # log entries taken under the log's lock at a time by save()
+# the counters a trace's last line keeps (Monitor.load gives them back)
+_RECORDED_STATS = (
+    "captured",
+    "lost",
+    "loss_detection",
+    "evicted",
+    "bad_signature",
+    "malformed",
+    "tap_dropped_frames",
+    "own_view_traffic",
+    "restarts",
+    "by_type",
+    "by_channel",
+)
+
+
+def _recorded_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    return {name: stats[name] for name in _RECORDED_STATS if name in stats}
 
 
 def _this_kernels_session() -> str | None:
@@ -98,6 +119,8 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         the cell run again) before the monitor closes itself and frees its thread and sockets,
         unless a view shows it again; None keeps it running. A monitor never shown (a script)
         is not affected.
+    recording : str or os.PathLike, optional
+        A trace file to show instead of a kernel (see :meth:`load`).
 
     A target that cannot be resolved does not raise: ``status`` becomes ``"failed"`` and
     ``status_detail`` says why (the widget shows it). :meth:`wait_until_connected` raises it.
@@ -141,6 +164,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         ca_bundle: str | os.PathLike[str] | None = None,
         verify: bool = True,
         close_after_hidden: float | None = 30.0,
+        recording: str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -157,7 +181,9 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         self.on_msg(self._feed.on_message)
         VIEW_TRAFFIC.comm_ids.add(self.model_id)
         self._feed.start()
-        if target is None:
+        if recording is not None:
+            self._replay(recording)
+        elif target is None:
             self.status, self.status_detail = "closed", _NOT_ATTACHED
             self.refresh_kernels()
         else:
@@ -321,6 +347,93 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
             return self.status, self.status_detail
         return self._backend.state, self._backend.detail
 
+    # -- recordings and diagrams ---------------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        budget: int = DEFAULT_BUDGET,
+        close_after_hidden: float | None = 30.0,
+        **kwargs: Any,
+    ) -> Monitor:
+        """A Monitor over the recording at ``path`` (a trace file: :meth:`save`, ``jpf
+        record``): the same API and view, ``status == "replay"``, ``capture`` as recorded,
+        attached to nothing. Lines of the file that cannot be read are skipped and counted in
+        ``stats["malformed"]``; the recorded counters (lost, bad signatures, restarts) are
+        given back. ``budget`` bounds what is kept, as for a live monitor.
+
+        Raises
+        ------
+        OSError
+            the file cannot be read.
+        jpf_widget.trace.TraceError
+            it is not a trace.
+        """
+        return cls(budget=budget, close_after_hidden=close_after_hidden, recording=path, **kwargs)
+
+    def _replay(self, path: str | os.PathLike[str]) -> None:
+        try:
+            backend = open_backend(os.fspath(path), self._log, recording=True)
+        except BaseException:
+            self.close()
+            raise
+        self.target = os.fspath(path)
+        self._backend = backend
+        backend.start()
+        self.kernel_id, self.capture = backend.kernel_id, backend.capture
+        self.sync_traits()
+
+    def save(
+        self, path: str | os.PathLike[str], *, filter: Callable[[Message], bool] | None = None
+    ) -> int:
+        """Write the messages held (or those for which ``filter(message)`` is true) and the
+        markers between them to a trace file at ``path`` (``.jsonl``; ``.jsonl.gz`` compresses);
+        returns how many messages were written. The file has no key and no signatures, and a
+        password typed at a prompt was masked before it was recorded. :meth:`load` reads it.
+        """
+        log = self._log
+        last = log.last_seq  # what arrives while saving is left for the next save
+        first = log.entries_after(-1, 1, oldest=True)
+        own = self.own_requests()
+        backend = self._backend
+        info = self.kernel_info or (backend.kernel_info if backend is not None else None)
+        with TraceWriter(
+            path,
+            kernel_id=self.kernel_id,
+            kernel_info=info,
+            connection=self.connection,
+            capture=self.capture,
+            started=first[0].received if first else None,
+        ) as writer:
+            cursor = -1
+            while cursor < last:
+                entries = log.entries_after(cursor, _SAVE_CHUNK, oldest=True)
+                if not entries:
+                    break
+                for entry in entries:
+                    if entry.seq > last:
+                        break
+                    if isinstance(entry, Marker):
+                        writer.write_marker(entry)
+                    elif filter is None or filter(entry):
+                        writer.write_message(
+                            entry, bool(own) and (entry.msg_id in own or entry.parent_id in own)
+                        )
+                cursor = entries[-1].seq
+            writer.close(_recorded_stats(self.stats))
+            return writer.written
+
+    def diagram(self, msg_id: str | None = None, *, limit: int = DIAGRAM_LIMIT) -> str:
+        """A Mermaid ``sequenceDiagram`` of the thread of the request ``msg_id`` (the request
+        and every message whose parent it is) or, without one, of the newest ``limit``
+        messages held, fenced as a Markdown code block: ``IPython.display.Markdown(m.diagram())``
+        shows it in JupyterLab. A diagram cut at ``limit`` arrows says so."""
+        if msg_id is None:
+            entries = self._log.entries_after(-1, limit + 1)
+            return fenced(sequence_diagram(entries, limit=limit, newest=True))
+        return fenced(thread_diagram(msg_id, self.get(msg_id), self.thread(msg_id), limit=limit))
 
     @property
     def stats(self) -> dict[str, Any]:

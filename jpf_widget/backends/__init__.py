@@ -5,7 +5,8 @@
 - a connection file here (a kernel id, an id prefix, a path): :class:`ZmqBackend`, or
   :class:`TapBackend` when the file says a tap is in front of the kernel;
 - ``server=`` (a URL), or a notebook whose kernel has no connection file on this machine:
-  :class:`WebsocketBackend`, through that Jupyter server.
+  :class:`WebsocketBackend`, through that Jupyter server;
+- ``recording=True``: ``target`` is a trace file, replayed by :class:`ReplayBackend`.
 
 Every back end is a :class:`Backend`; the widget names no other class.
 """
@@ -19,14 +20,17 @@ from ..log import MessageLog
 from ..servers import JupyterServer
 from ..tap import tap_info
 from .base import STATES, Backend, CaptureMode, ViewTraffic
+from .replay import REPLAY, ReplayBackend
 from .tap import TapBackend
 from .websocket import WebsocketBackend
 from .zmq import ZmqBackend
 
 __all__ = [
+    "REPLAY",
     "STATES",
     "Backend",
     "CaptureMode",
+    "ReplayBackend",
     "TapBackend",
     "ViewTraffic",
     "WebsocketBackend",
@@ -45,14 +49,20 @@ def open_backend(
     ca_bundle: str | os.PathLike[str] | None = None,
     verify: bool = True,
     view_traffic: ViewTraffic | None = None,
+    recording: bool = False,
 ) -> Backend:
-    """The back end for ``target``, not yet started.
+    """The back end for ``target``, not yet started; with ``recording``, ``target`` is a trace
+    file to replay (its :meth:`~Backend.start` reads it into ``log``).
 
     Raises
     ------
     TargetError
         the target names no kernel that can be reached (the message says what to do).
+    OSError, TraceError
+        with ``recording``: the file cannot be read, or is not a trace.
     """
+    if recording:
+        return ReplayBackend(target, log)
     if server is not None:
         return WebsocketBackend.connect(
             target,
