@@ -5,9 +5,9 @@ the same arguments: kernelspec ``python3`` (direct) and ``python3-tap``
 (``jpf_widget.tap.kernelspec.install``: the ``jpf-tap`` provisioner, whose relay runs in the
 host's process, so that host's CPU time is the tap's). A *driver* process holds one shell socket
 to each kernel and does all the client work. This process holds only the Monitors, one per
-kernel (headless), and its CPU time is theirs. An independent raw ``SUB`` (``RCVHWM=0``, a
-process of its own) listens on the tap's capture socket beside the Monitor, so the tapped side
-carries one reader more than the direct side during the floods.
+kernel (headless), and its CPU time is theirs. For the floods an independent raw ``SUB``
+(``RCVHWM=0``, a process of its own) listens beside each Monitor: on the tap's capture socket,
+and on the direct kernel's iopub, so that both sides carry the same readers.
 
 - **Added latency**: ``kernel_info`` round trips on shell, direct and through the tap, the
   arms alternating every 10 round trips (AB, BA, AB, ...): with no one watching; with a SUB
@@ -426,9 +426,14 @@ class _Bench:
         for monitor in self.monitors.values():
             _settle(monitor)
 
-    def listen(self) -> _Child:
-        """An independent SUB on the tap's capture socket, subscribed."""
-        raw = _Child("raw", self.tap.url, "tap")
+    def listen(self, arm: str = "tapped") -> _Child:
+        """An independent SUB, subscribed: on the tap's capture socket, or on the direct
+        kernel's iopub."""
+        if arm == "tapped":
+            raw = _Child("raw", self.tap.url, "tap")
+        else:
+            info = json.loads(Path(self.files[arm]).read_text())
+            raw = _Child("raw", f"{info['transport']}://{info['ip']}:{info['iopub_port']}", "iopub")
         raw.line()
         return raw
 
@@ -437,10 +442,10 @@ class _Bench:
         counts = tap_status(self.tap)["counts"]
         return {str(tag): int(value["frames"]) for tag, value in counts.items()}
 
-    def mark(self, name: str) -> dict[str, Any]:
-        """What the raw SUB received since the last mark."""
-        path = self.runtime / f"{name}.json"
-        raw = self.raws["tapped"]
+    def mark(self, arm: str, name: str) -> dict[str, Any]:
+        """What ``arm``'s raw SUB received since its last mark."""
+        path = self.runtime / f"{arm}-{name}.json"
+        raw = self.raws[arm]
         raw.stdin.write(f"mark {path}\n")
         raw.stdin.flush()
         raw.line()
@@ -452,8 +457,7 @@ class _Bench:
         monitor = self.monitors[arm]
         for each in self.monitors.values():
             _settle(each)
-        if arm == "tapped":
-            self.mark(f"{kind}-{number}-before")  # what came before: not this window's
+        self.mark(arm, f"{kind}-{number}-before")  # what came before: not this window's
         relayed = self.relayed()
         hosts = {a: host.cpu() for a, host in self.hosts.items()}
         kernels = {a: _cpu_of(kernel) for a, kernel in self.kernels.items()}
@@ -467,7 +471,7 @@ class _Bench:
         hosts = {a: host.cpu() - hosts[a] for a, host in self.hosts.items()}
         kernels = {a: _cpu_of(kernel) - kernels[a] for a, kernel in self.kernels.items()}
         counts = self.relayed()
-        raw = self.mark(f"{kind}-{number}") if arm == "tapped" else {}
+        raw = self.mark(arm, f"{kind}-{number}")
         window = {
             "kind": kind,
             "arm": arm,
@@ -557,7 +561,7 @@ def run() -> list[dict[str, Any]]:
         stopped.stop()
         bench.attach()
         latency["watched"] = bench.driver.ask(LATENCY)
-        bench.raws["tapped"] = bench.listen()
+        bench.raws = {arm: bench.listen(arm) for arm in ARMS}
         for kind in ("out", "in"):
             for number, arm in enumerate(ORDER[kind]):
                 bench.window(kind, arm, number)
@@ -565,7 +569,7 @@ def run() -> list[dict[str, Any]]:
         busy_after, stolen_after = _machine()
         elapsed = time.monotonic() - started
         load_after = os.getloadavg()
-        ids = {m.msg_id for m in bench.monitors["tapped"].messages}
+        ids = {arm: {m.msg_id for m in bench.monitors[arm].messages} for arm in ARMS}
         rows = _latency_rows(latency["alone"], "no one watching")
         rows += _latency_rows(
             latency["stopped"], "a SUB on the capture, stopped: subscribed, not reading"
@@ -600,8 +604,8 @@ def run() -> list[dict[str, Any]]:
         bench.close()
 
 
-def _flood_rows(windows: list[dict[str, Any]], ids: set[str]) -> list[dict[str, Any]]:
-    """The floods' rows; ``ids`` are the msg_ids the tapped kernel's Monitor holds."""
+def _flood_rows(windows: list[dict[str, Any]], ids: dict[str, set[str]]) -> list[dict[str, Any]]:
+    """The floods' rows; ``ids`` are the msg_ids each Monitor holds."""
     rows: list[dict[str, Any]] = []
     for kind, count, what in (
         ("out", OUT_COUNT, "comm.send from the kernel, request to reply"),
@@ -622,37 +626,40 @@ def _flood_rows(windows: list[dict[str, Any]], ids: set[str]) -> list[dict[str, 
                 "met": _met(ratio >= 0.95),
             }
         )
-        # The flood's own messages at each step: sent; reached the tap (= received by the raw
-        # SUB, which got every frame the tap relayed: checked in the next row); in the Monitor.
+        # The flood's own messages at each step: sent; reached the raw SUB (tapped: = reached
+        # the tap, for the raw SUB got every frame the tap relayed: checked in the next row);
+        # in the Monitor.
         flood_type = "iopub< comm_msg" if kind == "out" else "shell> comm_msg"
-        reached = [w["raw"]["types"].get(flood_type, 0) for w in tapped]
+        reached = {arm: [w["raw"]["types"].get(flood_type, 0) for w in runs[arm]] for arm in ARMS}
         monitored = {arm: [w["monitor_comm_msg"] for w in runs[arm]] for arm in ARMS}
         rows.append(
             {
-                "measure": f"the flood's comm_msg per flood ({kind}): sent -> reached the tap "
-                "(relayed) -> in the Monitor",
-                "direct": f"{count:,} -> {_list(monitored['direct'])}"
+                "measure": f"the flood's comm_msg per flood ({kind}): sent -> reached the raw "
+                "SUB (tapped: relayed by the tap) -> in the Monitor",
+                "direct": f"{count:,} -> {_list(reached['direct'])} -> {_list(monitored['direct'])}"
                 if kind == "out"
                 else "not visible without a tap (shell)",
-                "tapped": f"{count:,} -> {_list(reached)} -> {_list(monitored['tapped'])}",
+                "tapped": f"{count:,} -> {_list(reached['tapped'])} -> "
+                f"{_list(monitored['tapped'])}",
                 "tapped vs direct": "",
                 "goal": "",
                 "met": "",
             }
         )
-        held = [len(w["raw"]["ids"]) for w in tapped]
-        missing = [len(set(w["raw"]["ids"]) - ids) for w in tapped]
+        held = {arm: [len(w["raw"]["ids"]) for w in runs[arm]] for arm in ARMS}
+        missing = {arm: [len(set(w["raw"]["ids"]) - ids[arm]) for w in runs[arm]] for arm in ARMS}
         unheard = [sum(w["relayed"].values()) - sum(w["raw"]["frames"].values()) for w in tapped]
         rows.append(
             {
-                "measure": f"zero loss ({kind}): messages the raw SUB received per flood (all "
-                "channels), of which the Monitor lacks; frames the tap relayed (its own counts "
-                "before and after) that the raw SUB did not receive",
-                "direct": "",
-                "tapped": f"{_list(held)}, lacks {_list(missing)}; unheard frames {_list(unheard)}",
+                "measure": f"zero loss ({kind}): messages the raw SUB received per flood (tapped: "
+                "all channels), of which the Monitor lacks; tapped: frames the tap relayed (its "
+                "own counts before and after) that the raw SUB did not receive",
+                "direct": f"{_list(held['direct'])}, lacks {_list(missing['direct'])}",
+                "tapped": f"{_list(held['tapped'])}, lacks {_list(missing['tapped'])}; "
+                f"unheard frames {_list(unheard)}",
                 "tapped vs direct": "",
                 "goal": "0 lacking, 0 unheard",
-                "met": _met(not any(missing) and not any(unheard)),
+                "met": _met(not any(missing["tapped"]) and not any(unheard)),
             }
         )
         # what the kernel sent that never reached the tap: gaps in its counter among the
@@ -705,13 +712,19 @@ def _flood_rows(windows: list[dict[str, Any]], ids: set[str]) -> list[dict[str, 
         monitor_us = {
             arm: [w["monitor_cpu"] / max(1, w["captured"]) * 1e6 for w in runs[arm]] for arm in ARMS
         }
-        raw_us = [w["raw"]["cpu"] / max(1, n) * 1e6 for w, n in zip(tapped, relayed, strict=True)]
+        raw_us = {
+            arm: [
+                w["raw"]["cpu"] / max(1, sum(w["raw"]["messages"].values())) * 1e6
+                for w in runs[arm]
+            ]
+            for arm in ARMS
+        }
         rows.append(
             {
                 "measure": f"Monitor CPU (this process), us per message captured ({kind}); "
                 "in brackets the raw SUB's (receive, parse the header: a floor)",
-                "direct": _span(monitor_us["direct"], 1),
-                "tapped": f"{_span(monitor_us['tapped'], 1)} [{_span(raw_us, 1)}]",
+                "direct": f"{_span(monitor_us['direct'], 1)} [{_span(raw_us['direct'], 1)}]",
+                "tapped": f"{_span(monitor_us['tapped'], 1)} [{_span(raw_us['tapped'], 1)}]",
                 "tapped vs direct": "",
                 "goal": "",
                 "met": "",
