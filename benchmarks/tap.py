@@ -352,18 +352,18 @@ def _cpu() -> float:
     return times.user + times.system
 
 
-def _settle(monitor: Any, quiet: float = SETTLE, timeout: float = 300) -> None:
-    """Wait until ``monitor`` has captured nothing new for ``quiet`` seconds."""
+def _settle(*monitors: Any, quiet: float = SETTLE, timeout: float = 300) -> None:
+    """Wait until the monitors have captured nothing new for ``quiet`` seconds."""
     deadline = time.monotonic() + timeout
-    last, since = -1, time.monotonic()
+    last, since = [-1], time.monotonic()
     while time.monotonic() < deadline:
-        captured = monitor.stats["captured"]
+        captured = [monitor.stats["captured"] for monitor in monitors]
         if captured != last:
             last, since = captured, time.monotonic()
         elif time.monotonic() - since >= quiet:
             return
         time.sleep(0.1)
-    raise TimeoutError("the monitor never went quiet")
+    raise TimeoutError("the monitors never went quiet")
 
 
 def _percentile(values: list[int], q: float) -> float:
@@ -423,8 +423,7 @@ class _Bench:
             monitor.wait_until_connected(60)
             monitor.wait_for("kernel_info_reply", timeout=60)
             self.monitors[arm] = monitor
-        for monitor in self.monitors.values():
-            _settle(monitor)
+        _settle(*self.monitors.values())
 
     def listen(self, arm: str = "tapped") -> _Child:
         """An independent SUB, subscribed: on the tap's capture socket, or on the direct
@@ -455,8 +454,7 @@ class _Bench:
     def window(self, kind: str, arm: str, number: int) -> dict[str, Any]:
         """One flood on ``arm``, with everything counted around it."""
         monitor = self.monitors[arm]
-        for each in self.monitors.values():
-            _settle(each)
+        _settle(*self.monitors.values())
         self.mark(arm, f"{kind}-{number}-before")  # what came before: not this window's
         relayed = self.relayed()
         hosts = {a: host.cpu() for a, host in self.hosts.items()}
