@@ -6,7 +6,7 @@ STAMP := $(VENV)/.jpf-installed
 OLDEST := .venv-oldest
 OLDEST_STAMP := $(OLDEST)/.jpf-installed
 
-.PHONY: demo test lint js-check js-test c-compiler chromium screenshot benchmarks oldest stress
+.PHONY: demo test lint js-check js-test c-compiler chromium tmux screenshot benchmarks oldest stress
 
 # Python environment and the package, installed editable; installing runs the js/ build and
 # compiles jpf_widget/_wire.c (hatch_build.py).
@@ -41,6 +41,10 @@ c-compiler:
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The terminal `jpf tail` is tested in (tests/test_cli.py)
+tmux:
+	@command -v tmux >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; }
+
 demo: jpf_widget/static/widget.js
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --allow-root --no-browser \
 		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/demo.ipynb
@@ -56,12 +60,12 @@ js-check: $(STAMP)
 js-test: $(STAMP)
 	cd js && npm test --silent
 
-test: jpf_widget/static/widget.js chromium lint js-check js-test oldest
+test: jpf_widget/static/widget.js chromium tmux lint js-check js-test oldest
 	$(PY) -m pytest
 
 # The test suite (vitest, then pytest) while two busy loops occupy both cores: flakes that only
 # show when the machine is busy show here. Not part of `make test`.
-stress: jpf_widget/static/widget.js chromium oldest
+stress: jpf_widget/static/widget.js chromium tmux oldest
 	env/busy-loops bash -c 'cd js && npm test --silent && cd .. && $(PY) -m pytest'
 
 # Regenerates the README's picture from the JupyterLab scenario of the end-to-end tests.

@@ -34,7 +34,7 @@ import orjson
 
 from . import __version__
 from .messages import FROM_KERNEL, Marker, Message, Record, new_record
-from .wire import Frames
+from .wire import Frames, _parent_header
 
 __all__ = [
     "FORMAT",
@@ -149,6 +149,12 @@ def _json_frame(data: bytes | memoryview, check: bool = False) -> bytes:
     return data if one_line else orjson.dumps(value)
 
 
+_PARENT, _METADATA, _CONTENT, _BUFFERS = (
+    b',"parent_header":',
+    b',"metadata":',
+    b',"content":',
+    b',"buffers":',
+)
 _NAMES: dict[str, str] = {}  # channel, direction and client names, as JSON strings
 
 
@@ -188,23 +194,28 @@ def message_line(
     # the fixed fields, formatted directly: dumping a dict of them cost a fifth of the line
     numbered = f'"seq":{number},' if seq else ""
     mine = ',"own":true' if own else ""
+    header = _json_frame(header)
+    parent = _json_frame(parent)
+    metadata = b"{}" if metadata == b"{}" else _json_frame(metadata, True)
+    content = _json_frame(content, True)
     head = (
         f'{{"type":"message",{numbered}"channel":{_name(channel)},'
         f'"direction":{_name(direction)},"client":{_name(client)},'
         f'"received":"{clock.iso(received)}","t":{received!r},"ns":{clock.ns(received)},'
-        f'"size":{size}{mine},"header":'
+        f'"size":{size}{mine},'
+        f'"frames":[{len(header)},{len(parent)},{len(metadata)},{len(content)}],"header":'
     )
     return b"".join(
         (
             head.encode(),
-            _json_frame(header),
-            b',"parent_header":',
-            _json_frame(parent),
-            b',"metadata":',
-            b"{}" if metadata == b"{}" else _json_frame(metadata, True),
-            b',"content":',
-            _json_frame(content, True),
-            b',"buffers":',
+            header,
+            _PARENT,
+            parent,
+            _METADATA,
+            metadata,
+            _CONTENT,
+            content,
+            _BUFFERS,
             orjson.dumps([base64.b64encode(buffer).decode("ascii") for buffer in buffers])
             if buffers
             else b"[]",
@@ -447,7 +458,7 @@ class TraceReader:
         try:
             kind = value["type"]
             if kind == "message":
-                return _message(value)
+                return _message(value, line)
             if kind == "marker":
                 return _marker(value)
             if kind == "end" and isinstance(value["stats"], dict):
@@ -462,6 +473,11 @@ class TraceReader:
 _dumps = orjson.dumps
 
 
+def _copy(data: bytes) -> bytes:
+    """A copy of ``data`` that holds only its bytes."""
+    return memoryview(data).tobytes()
+
+
 def _marker(value: dict[str, Any]) -> Marker:
     """A marker line's item; KeyError or TypeError when it is not one."""
     when = value["t"]
@@ -470,8 +486,54 @@ def _marker(value: dict[str, Any]) -> Marker:
     return Marker(-1, float(when), str(value["kind"]), str(value.get("text", "")))
 
 
-def _message(value: dict[str, Any]) -> RecordedMessage:
-    """A message line's item; KeyError, TypeError or ValueError when it is not one."""
+def _frames_of(line: bytes, lengths: object) -> tuple[bytes, bytes, bytes, bytes] | None:
+    """The four JSON frames as they are in ``line``, found from its end by the lengths the
+    writer put in ``frames``; None when they are not there (a line written by hand)."""
+    if type(lengths) is not list or len(lengths) != 4:
+        return None
+    header, parent, metadata, content = lengths
+    if not (
+        type(header) is int
+        and type(parent) is int
+        and type(metadata) is int
+        and type(content) is int
+        and header > 0
+        and parent > 0
+        and metadata > 0
+        and content > 0
+    ):
+        return None
+    # base64 has no quotes: the last ',"buffers":' is the record's own
+    content_end = line.rfind(_BUFFERS)
+    content_start = content_end - content
+    metadata_end = content_start - 11  # len(_CONTENT)
+    metadata_start = metadata_end - metadata
+    parent_end = metadata_start - 12  # len(_METADATA)
+    parent_start = parent_end - parent
+    header_end = parent_start - 17  # len(_PARENT)
+    header_start = header_end - header
+    if (
+        header_start < 9
+        or line[metadata_end:content_start] != _CONTENT
+        or line[parent_end:metadata_start] != _METADATA
+        or line[header_end:parent_start] != _PARENT
+        or line[header_start - 9 : header_start] != b'"header":'
+    ):
+        return None
+    return (
+        line[header_start:header_end],
+        line[parent_start:parent_end],
+        line[metadata_start:metadata_end],
+        line[content_start:content_end],
+    )
+
+
+def _message(value: dict[str, Any], line: bytes) -> RecordedMessage:
+    """A message line's item; KeyError, TypeError or ValueError when it is not one.
+
+    Its JSON frames are the bytes of the line where the writer's ``frames`` lengths find them
+    (as they came off the wire, and each its own small object: what ``orjson.dumps`` returns
+    holds a 4 KiB buffer whatever its length), else encoded again."""
     header = value["header"]
     parent = value["parent_header"]
     msg_id, msg_type = header["msg_id"], header["msg_type"]
@@ -492,10 +554,18 @@ def _message(value: dict[str, Any]) -> RecordedMessage:
         raise TypeError("channel")
     encoded = value.get("buffers") or ()
     buffers = tuple(base64.b64decode(b, validate=True) for b in encoded) if encoded else ()
-    header_bytes = _dumps(header)
-    parent_bytes = _dumps(parent) if parent else b"{}"
-    metadata_bytes = _dumps(metadata)
-    content_bytes = _dumps(content)
+    found = _frames_of(line, value.get("frames"))
+    if found is None:
+        header_bytes, parent_bytes, metadata_bytes, content_bytes = (
+            _copy(_dumps(header)),
+            _copy(_dumps(parent)) if parent else b"{}",
+            _copy(_dumps(metadata)),
+            _copy(_dumps(content)),
+        )
+    else:
+        header_bytes, parent_bytes, metadata_bytes, content_bytes = found
+        # a flood's messages share their parent: hold one copy of it, as the capture does
+        parent_bytes, parent = _parent_header(parent_bytes)
     size = value.get("size")
     if type(size) is not int:
         size = (
