@@ -146,19 +146,27 @@ def _follow(
     log: MessageLog, stop: _Stop, deadline: float | None = None
 ) -> Iterator[tuple[list[Message | Marker], int]]:
     """The log's entries as they come, a chunk at a time, with how many were evicted before
-    they could be taken; ends when ``stop`` is set or at ``deadline`` (monotonic)."""
-    cursor = -1
-    while True:
+    they could be taken. Once ``stop`` is set or ``deadline`` (monotonic) passed, what the
+    log holds by then is given, and no more."""
+    cursor, until = -1, None
+    while until is None or cursor < until:
+        if until is None and (
+            stop.event.is_set() or (deadline is not None and time.monotonic() >= deadline)
+        ):
+            until = log.last_seq
+            continue
         entries = log.entries_after(cursor, _CHUNK, oldest=True)
+        if until is not None:
+            entries = [entry for entry in entries if entry.seq <= until]
         if entries:
             skipped = entries[0].seq - cursor - 1
             cursor = entries[-1].seq
             yield entries, skipped
-            continue
-        if stop.event.is_set() or (deadline is not None and time.monotonic() >= deadline):
+        elif until is not None:
             return
-        wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
-        log.wait_for(lambda _: True, wait, cursor)
+        else:
+            wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
+            log.wait_for(lambda _: True, wait, cursor)
 
 
 def _record(args: argparse.Namespace) -> int:
@@ -340,10 +348,18 @@ def _tail(args: argparse.Namespace) -> int:
                 if args.count is not None and shown >= args.count:
                     break
         except BrokenPipeError:  # the reader (head, less) went away
-            sys.stderr.close()
+            _quiet_stdout()
         finally:
             backend.close()
     return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null: its reader went away, and flushing it at exit must not
+    print a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _messages(reader: TraceReader) -> Iterator[Message | Marker]:
@@ -386,7 +402,7 @@ def _show(args: argparse.Namespace) -> int:
                 sys.stdout.write("\n".join(out) + "\n")
             sys.stdout.flush()
         except BrokenPipeError:
-            sys.stderr.close()
+            _quiet_stdout()
             return 0
     _say_malformed(reader)
     return 0

@@ -471,6 +471,7 @@ class TraceReader:
 
 
 _dumps = orjson.dumps
+_tuple = tuple.__new__
 
 
 def _copy(data: bytes) -> bytes:
@@ -512,12 +513,13 @@ def _frames_of(line: bytes, lengths: object) -> tuple[bytes, bytes, bytes, bytes
     parent_start = parent_end - parent
     header_end = parent_start - 17  # len(_PARENT)
     header_start = header_end - header
-    if (
-        header_start < 9
-        or line[metadata_end:content_start] != _CONTENT
-        or line[parent_end:metadata_start] != _METADATA
-        or line[header_end:parent_start] != _PARENT
-        or line[header_start - 9 : header_start] != b'"header":'
+    starts = line.startswith  # at a place: no slice made to compare
+    if not (
+        header_start >= 9
+        and starts(_CONTENT, metadata_end)
+        and starts(_METADATA, parent_end)
+        and starts(_PARENT, header_end)
+        and starts(b'"header":', header_start - 9)
     ):
         return None
     return (
@@ -543,7 +545,7 @@ def _message(value: dict[str, Any], line: bytes) -> RecordedMessage:
         parent = {}
     elif type(parent) is not dict or type(parent.get("msg_id", "")) is not str:
         raise TypeError("parent_header")
-    metadata, content = value["metadata"], value["content"]
+    metadata, content = value["metadata"], value["content"]  # KeyError: not a message
     channel, direction = value["channel"], value.get("direction") or FROM_KERNEL
     client, when = value.get("client") or "", value["t"]
     if type(when) is not float:
@@ -575,15 +577,20 @@ def _message(value: dict[str, Any], line: bytes) -> RecordedMessage:
             + len(content_bytes)
             + sum(map(len, buffers))
         )
-    frames = Frames(
-        b"",
-        header,
-        parent,
-        header_bytes,
-        parent_bytes,
-        metadata_bytes,
-        content_bytes,
-        buffers,
-        size,
+    # made as the tuples they are: a named tuple's own constructor runs in Python
+    frames = _tuple(
+        Frames,
+        (
+            b"",
+            header,
+            parent,
+            header_bytes,
+            parent_bytes,
+            metadata_bytes,
+            content_bytes,
+            buffers,
+            size,
+        ),
     )
-    return RecordedMessage(channel, direction, client, when, value.get("own") is True, frames)
+    own = value.get("own") is True
+    return _tuple(RecordedMessage, (channel, direction, client, when, own, frames))  # type: ignore[no-any-return]
