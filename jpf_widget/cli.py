@@ -172,6 +172,7 @@ def _follow(
 def _record(args: argparse.Namespace) -> int:
     keep = _predicate(args)
     log = MessageLog(_BUDGET)
+    started = time.time()
     with _Stop() as stop:
         try:
             backend = _attach(args, log, stop)
@@ -186,17 +187,21 @@ def _record(args: argparse.Namespace) -> int:
                 kernel_info=backend.kernel_info,
                 connection=backend.connection(),
                 capture=backend.capture,
+                started=started,
             )
         except BaseException:
             backend.close()
             raise
+        # first in the file, though messages came in while attaching
+        writer.write_marker(
+            Marker(-1, started, "attached", f"attached to kernel {backend.kernel_id}")
+        )
         print(
             f"recording kernel {backend.kernel_id} ({backend.capture}) to {args.output}: "
             "Ctrl-C stops",
             file=sys.stderr,
             flush=True,
         )
-        log.add_marker("attached", f"attached to kernel {backend.kernel_id}")
         deadline = None if args.duration is None else time.monotonic() + args.duration
         skipped = lost = 0
         try:

@@ -19,7 +19,8 @@ import orjson
 import pytest
 
 from jpf_widget import Monitor
-from jpf_widget.trace import TraceReader
+from jpf_widget.messages import Marker
+from jpf_widget.trace import RecordedMessage, TraceReader
 
 from .conftest import Kernel, wait_until
 
@@ -156,8 +157,12 @@ def test_record_stops_at_a_count_and_at_a_duration(kernel: Kernel, tmp_path: Pat
     assert recorder.returncode == 0, err
     assert out.startswith("recorded 5 messages")
     with TraceReader(counted) as reader:
-        assert len(list(reader.messages())) == 5
+        items = list(reader)
+        assert isinstance(items[0], Marker)
+        assert items[0].kind == "attached"
+        assert len([i for i in items if isinstance(i, RecordedMessage)]) == 5
         assert reader.end is not None
+        assert reader.end["lost"] == 0
         assert reader.malformed == 0
     timed = tmp_path / "timed.jsonl"
     done = subprocess.run(
