@@ -367,12 +367,16 @@ def _quiet_stdout() -> None:
     os.close(devnull)
 
 
-def _messages(reader: TraceReader) -> Iterator[Message | Marker]:
-    """A trace's messages (as Messages, numbered in the file's order) and markers."""
+def _messages(reader: TraceReader, own: set[str] | None = None) -> Iterator[Message | Marker]:
+    """A trace's messages (as Messages, numbered in the file's order) and markers; the
+    requests recorded as the recording monitor's own are added to ``own``."""
     seq = 0
     for item in reader:
         if type(item) is RecordedMessage:
-            yield make_message(item.record(seq))
+            message = make_message(item.record(seq))
+            if item.own and own is not None:
+                own.add(message.parent_id or message.msg_id)
+            yield message
             seq += 1
         elif isinstance(item, Marker):
             yield item
@@ -418,7 +422,8 @@ def _diagram(args: argparse.Namespace) -> int:
         if args.thread:
             text = _thread_of(reader, args.thread, args.limit)
         else:
-            text = sequence_diagram(_messages(reader), limit=args.limit)
+            own: set[str] = set()
+            text = sequence_diagram(_messages(reader, own), limit=args.limit, own=own)
     _say_malformed(reader)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
@@ -433,7 +438,8 @@ def _thread_of(reader: TraceReader, msg_id: str, limit: int) -> str:
     request: Message | None = None
     replies: list[Message] = []
     total = 0
-    for entry in _messages(reader):
+    own: set[str] = set()
+    for entry in _messages(reader, own):
         if isinstance(entry, Marker):
             continue
         if entry.msg_id == msg_id:
@@ -444,7 +450,7 @@ def _thread_of(reader: TraceReader, msg_id: str, limit: int) -> str:
                 replies.append(entry)
     if request is None and not replies:
         raise LookupError(f"no message of thread {msg_id} in {reader.path}")
-    return thread_diagram(msg_id, request, replies, limit=limit, total=total)
+    return thread_diagram(msg_id, request, replies, limit=limit, total=total, own=own)
 
 
 def _add_target(parser: argparse.ArgumentParser) -> None:

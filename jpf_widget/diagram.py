@@ -2,8 +2,8 @@
 
 Pure functions over :class:`~jpf_widget.messages.Message` and
 :class:`~jpf_widget.messages.Marker`. The participants are each client seen (through a tap:
-``client 1a2b3c``; without one, the ``Client`` whose replies were seen), the ``Kernel``, and
-``IOPub``, its broadcast channel::
+``client 1a2b3c``; without one, the ``Client`` whose replies were seen; ``this monitor`` for
+the monitor's own probes), the ``Kernel``, and ``IOPub``, its broadcast channel::
 
     sequenceDiagram
         participant C1 as client 1a2b3c
@@ -23,7 +23,7 @@ JupyterLab draws a diagram put in a Markdown cell as a ``mermaid`` code block (:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 
 from .messages import TO_KERNEL, Marker, Message
 
@@ -31,7 +31,7 @@ __all__ = ["DIAGRAM_LIMIT", "fenced", "sequence_diagram", "thread_diagram"]
 
 DIAGRAM_LIMIT = 200  # arrows: more make a diagram no one reads (and a slow one to draw)
 _LABEL_MAX = 60
-_KERNEL, _IOPUB, _UNKNOWN = "K", "IO", "C0"
+_KERNEL, _IOPUB, _UNKNOWN, _MONITOR = "K", "IO", "C0", "M"
 # characters that end or change a Mermaid message, as its entity codes
 _ESCAPES = str.maketrans(
     {"#": "#35;", ";": "#59;", "<": "#60;", ">": "#62;", "%": "#37;", "\n": " ", "\r": " "}
@@ -62,16 +62,23 @@ def _label(message: Message) -> str:
 
 
 class _Drawing:
-    def __init__(self) -> None:
+    def __init__(self, own: Container[str] = ()) -> None:
         self.clients: dict[str, str] = {}  # client id ("" unknown) -> participant alias
         self.lines: list[str] = []
         self.iopub = False
+        self.own = own  # the monitor's own requests: it is the client of those
 
     def client(self, message: Message) -> str:
         client = message.client or ""
+        if message.msg_id in self.own or message.parent_id in self.own:
+            client = _MONITOR
         alias = self.clients.get(client)
         if alias is None:
-            alias = f"C{len(self.clients) + 1}" if client else _UNKNOWN
+            if client == _MONITOR:
+                alias = _MONITOR
+            else:
+                numbered = sum(1 for a in self.clients.values() if a not in (_MONITOR, _UNKNOWN))
+                alias = f"C{numbered + 1}" if client else _UNKNOWN
             self.clients[client] = alias
         return alias
 
@@ -94,7 +101,10 @@ class _Drawing:
     def text(self) -> str:
         head = ["sequenceDiagram"]
         for client, alias in self.clients.items():
-            name = f"client {client}" if client else "Client"
+            if alias == _MONITOR:
+                name = "this monitor"
+            else:
+                name = f"client {client}" if client else "Client"
             head.append(f"    participant {alias} as {_text(name)}")
         head.append(f"    participant {_KERNEL} as Kernel")
         head.append(f"    participant {_IOPUB} as IOPub")
@@ -102,14 +112,19 @@ class _Drawing:
 
 
 def sequence_diagram(
-    entries: Iterable[Entry], *, limit: int = DIAGRAM_LIMIT, newest: bool = False
+    entries: Iterable[Entry],
+    *,
+    limit: int = DIAGRAM_LIMIT,
+    newest: bool = False,
+    own: Container[str] = (),
 ) -> str:
     """The diagram of ``entries`` in order: the first ``limit`` of them (or with ``newest``,
     the last), and a note saying how many more there were. ``entries`` may be a stream: at
-    most ``limit`` are held."""
+    most ``limit`` are held. ``own``: the msg_ids of the monitor's own requests (its replies
+    are drawn to "this monitor", not to an unknown client)."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
-    drawing = _Drawing()
+    drawing = _Drawing(own)
     left_out = 0
     if newest:
         kept: deque[Entry] = deque(maxlen=limit)
@@ -140,12 +155,13 @@ def thread_diagram(
     *,
     limit: int = DIAGRAM_LIMIT,
     total: int | None = None,
+    own: Container[str] = (),
 ) -> str:
     """The diagram of one thread: the request ``msg_id`` and the messages whose parent it is
     (the first ``limit`` of them; ``total``, when given, is how many there are in all).
     A request that was not captured (only a tap sees other clients' requests) is drawn from
     what its replies say of it, and the diagram says it was not seen."""
-    drawing = _Drawing()
+    drawing = _Drawing(own)
     shown = list(replies[:limit])
     total = len(replies) if total is None else total
     if request is not None:

@@ -430,10 +430,12 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         and every message whose parent it is) or, without one, of the newest ``limit``
         messages held, fenced as a Markdown code block: ``IPython.display.Markdown(m.diagram())``
         shows it in JupyterLab. A diagram cut at ``limit`` arrows says so."""
+        own = self.own_requests()
         if msg_id is None:
             entries = self._log.entries_after(-1, limit + 1)
-            return fenced(sequence_diagram(entries, limit=limit, newest=True))
-        return fenced(thread_diagram(msg_id, self.get(msg_id), self.thread(msg_id), limit=limit))
+            return fenced(sequence_diagram(entries, limit=limit, newest=True, own=own))
+        request, replies = self.get(msg_id), self.thread(msg_id)
+        return fenced(thread_diagram(msg_id, request, replies, limit=limit, own=own))
 
     @property
     def stats(self) -> dict[str, Any]:

@@ -97,7 +97,9 @@ def test_diagram_of_a_file_and_of_a_thread(recording: tuple[Path, str], tmp_path
     path, request = recording
     whole = run("diagram", str(path))
     assert whole.returncode == 0, whole.stderr
-    assert whole.stdout.startswith("sequenceDiagram\n    participant C0 as Client\n")
+    # the shell reply seen is the monitor's own probe's
+    assert whole.stdout.startswith("sequenceDiagram\n    participant M as this monitor\n")
+    assert "    K-->>M: kernel_info_reply " in whole.stdout
     assert "    K-)IO: stream stdout: hello from the kernel" in whole.stdout
     out = tmp_path / "thread.mmd"
     thread = run("diagram", str(path), "--thread", request, "-o", str(out))

@@ -304,6 +304,11 @@ def test_a_thread_as_a_mermaid_diagram(tapped: Kernel) -> None:
         whole = well_formed(monitor.diagram().split("\n", 1)[1].removesuffix("```\n"))
         assert "    K-)IO: status idle" in whole
         assert any(line.startswith("    Note over K: attached: ") for line in whole)
+        # the monitor's own probe through the tap: from "this monitor", not a client
+        assert "    participant M as this monitor" in whole
+        assert any(line.startswith("    M->>K: kernel_info_request") for line in whole) or any(
+            line.startswith("    K-->>M: kernel_info_reply") for line in whole
+        )
         # a thread of a request that was not held
         assert "no message of thread nope is held" in monitor.diagram("nope")
 
