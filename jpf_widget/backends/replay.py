@@ -103,7 +103,6 @@ class ReplayBackend(BackendBase):
         times: list[float] = []
         route = ("", "", "")
         kernel_info = self.kernel_info
-        count = 0
 
         def flush() -> None:
             if batch:
@@ -111,17 +110,21 @@ class ReplayBackend(BackendBase):
                 batch.clear()
                 times.clear()
 
+        add, when = batch.append, times.append
         for item in reader:
             if type(item) is RecordedMessage:
-                way = (item.channel, item.direction, item.client)
-                if way != route or len(batch) >= _BATCH:
+                channel, direction, client, received, mine, frames = item
+                if (
+                    channel != route[0]
+                    or direction != route[1]
+                    or client != route[2]
+                    or len(batch) >= _BATCH
+                ):
                     flush()
-                    route = way
-                frames = item.frames
-                batch.append(frames)
-                times.append(item.received)
-                count += 1
-                if item.own:
+                    route = (channel, direction, client)
+                add(frames)
+                when(received)
+                if mine:
                     own.add(frames.parent_header.get("msg_id") or frames.header["msg_id"])
                 if kernel_info is None and frames.header["msg_type"] == "kernel_info_reply":
                     kernel_info = _object(frames.content_bytes)
@@ -133,6 +136,7 @@ class ReplayBackend(BackendBase):
             elif isinstance(item, TraceEnd):
                 self.recorded_stats = item.stats
         flush()
+        count = log.stats()["captured"]
         stats = self.recorded_stats
         for name in _KEPT:
             value = stats.get(name)
