@@ -20,7 +20,7 @@ from .loss import LossDetector
 
 __all__ = ["STATES", "Backend", "BackendBase", "CaptureMode", "ViewTraffic"]
 
-STATES = ("connecting", "connected", "unresponsive", "restarting", "dead", "closed")
+STATES = ("connecting", "connected", "unresponsive", "restarting", "dead", "closed", "replay")
 
 # What a back end can see: "iopub" (a subscriber, plus replies to its own requests),
 # "server" (the same, through a Jupyter server's websocket), "tap" (every channel, both ways)
