@@ -176,7 +176,7 @@ class TapBackend(ZmqBackend):
         if not isinstance(content, dict):
             content = {}
         content["value"] = MASK
-        masked = bytes(orjson.dumps(content))  # a copy of its own size: orjson keeps 4 KiB
+        masked = bytes(memoryview(orjson.dumps(content)))  # a copy: orjson keeps 4 KiB each
         size = frames.size - len(frames.content_bytes) + len(masked)
         return frames._replace(content_bytes=masked, size=size)
 
