@@ -100,6 +100,15 @@ def test_every_clients_requests_and_replies_once(tapped: Kernel, monitor: Monito
         assert monitor.stats["lost"] == 0
         assert monitor.stats["loss_detection"] == "available"
         assert monitor.stats["by_channel"]["shell"] >= 4
+        # the tap's own counts of what it relayed agree, frame for frame, with what arrived
+        backend = monitor._backend
+        wait_until(
+            lambda: backend._deficit and not any(backend._deficit.values()),  # type: ignore[union-attr]
+            20,
+            "the tap's counts to match what the monitor took",
+        )
+        assert {"shell>", "shell<", "iopub<"} <= set(backend._deficit)  # type: ignore[union-attr]
+        assert monitor.stats["tap_dropped_frames"] == 0
     finally:
         other.stop_channels()
 
@@ -225,14 +234,34 @@ def test_frames_the_tap_relayed_but_never_delivered_are_counted_once_they_hold_s
     info = ConnectionInfo("tcp", "127.0.0.1", 1, 2, 3, 4, 5, "hmac-sha256", b"k")
     backend = TapBackend(info, TapInfo("tcp://127.0.0.1:6", "tcp://127.0.0.1:7"), log)
     taken = backend._frames_taken
-    backend._on_event({"event": "hello", "counts": {"iopub<": [100, 0], "shell>": [10, 0]}})
+    backend._on_event(
+        {
+            "event": "hello",
+            "counts": {"iopub<": {"frames": 100, "bytes": 0}, "shell>": {"frames": 10, "bytes": 0}},
+        }
+    )
     taken.update({"iopub<": 50, "shell>": 5})  # what the stream delivered since
-    backend._on_event({"event": "stats", "counts": {"iopub<": [170, 0], "shell>": [15, 0]}})
+    backend._on_event(
+        {
+            "event": "stats",
+            "counts": {"iopub<": {"frames": 170, "bytes": 0}, "shell>": {"frames": 15, "bytes": 0}},
+        }
+    )
     assert log.stats()["tap_dropped_frames"] == 0  # maybe still in flight
     taken["iopub<"] = 60
-    backend._on_event({"event": "stats", "counts": {"iopub<": [170, 0], "shell>": [15, 0]}})
+    backend._on_event(
+        {
+            "event": "stats",
+            "counts": {"iopub<": {"frames": 170, "bytes": 0}, "shell>": {"frames": 15, "bytes": 0}},
+        }
+    )
     assert log.stats()["tap_dropped_frames"] == 0  # it moved: in flight after all
-    backend._on_event({"event": "stats", "counts": {"iopub<": [170, 0], "shell>": [15, 0]}})
+    backend._on_event(
+        {
+            "event": "stats",
+            "counts": {"iopub<": {"frames": 170, "bytes": 0}, "shell>": {"frames": 15, "bytes": 0}},
+        }
+    )
     assert log.stats()["tap_dropped_frames"] == 10  # 70 relayed, 60 taken, and no change
     backend._on_event({"event": "failed", "problems": ["shell relay loop ended"]})
     assert backend.state == "dead"

@@ -212,10 +212,11 @@ class TapBackend(ZmqBackend):
         from one report to the next."""
         if not isinstance(counts, dict):
             return
+        # {"shell>": {"frames": 12, "bytes": 3456}, ...}
         relayed = {
-            str(tag): value[0]
+            str(tag): value["frames"]
             for tag, value in counts.items()
-            if isinstance(value, list) and value and isinstance(value[0], int)
+            if isinstance(value, dict) and isinstance(value.get("frames"), int)
         }
         taken = self._frames_taken
         if hello or self._hello is None:
