@@ -2,79 +2,35 @@
  * jpf_widget's view: the anywidget entry. Wires the model (traits, custom messages) to the
  * header, the filters, the status lane and the virtualized message list. See ../README.md.
  */
-import { buildRouteChips, fillRoute, routeKey, routeSpan, TO_KERNEL } from "./clients";
+import { effect } from "@preact/signals-core";
+import { buildRouteChips, fillRoute, routeKey, routeSpan } from "./clients";
 import { copyButton, h, setText } from "./dom";
-import { type Filters, isMarker, makePredicate, narrows, sameFilters } from "./filter";
+import { isMarker } from "./filter";
 import { captureNote, connectionSummary, emptyListText } from "./header";
 import { laneSegments } from "./lane";
-import { LruMap } from "./lru";
+import { forgetState, type ListChange, type MonitorState, stateOf } from "./model/state";
 import { buildPicker, toKernels, updatePickerTimes } from "./picker";
-import { decodeMessage } from "./protocol";
 import { renderBody, renderRaw } from "./render";
-import { lowerBound, MAX_ROWS, RowStore } from "./store";
-import { type Line, replyStatus, type Thread, ThreadIndex, ThreadLines } from "./threads";
+import { lowerBound } from "./store";
+import { type Line, replyStatus, type Thread, ThreadLines } from "./threads";
 import { throttleDelay } from "./throttle";
 import { formatBytes, formatDuration, formatIsoTime, formatTime, shortId } from "./time";
-import type { Body, Counters, Model, Row, ViewMode } from "./types";
+import type { Counters, Model, Row, ViewMode } from "./types";
 import { VIEW_MODES } from "./types";
 import { type ListSource, VirtualList } from "./virtual-list";
 
 const ROW_HEIGHT = 22;
-const BODY_CACHE = 2000;
-const BODY_CACHE_BYTES = 64 * 1024 * 1024;
 /** Bodies of on-screen rows up to this size are fetched ahead of a click. */
 const PREFETCH_MAX_SIZE = 256 * 1024;
-const STATUS_KEEP = 2000;
-const BODY_RETRY_MS = 10_000;
-/** Rows the list keeps, at most, as a multiple of the window (older ones are asked for again). */
-const SHOWN_WINDOWS = 2;
 /** Ask for older rows when the list's first drawn row is this close to the top. */
 const OLDER_MARGIN = 50;
-/** Rows held back while an attach is pending, at most (the oldest are dropped). */
-const HELD_MAX = 100_000;
 /** New rows are drawn at most this often (ms): bounds layout and paint work in a live stream. */
 const LIVE_DRAW_MS = 100;
 /** Counters, chips and the status lane follow row traffic at most this often (ms). */
 const CHROME_INTERVAL = 250;
-/** The filter text is applied at the next frame; saved to the trait after this pause (ms). */
-const TEXT_SAVE_MS = 300;
-
-interface ModelState {
-  nextId: number;
-  bodies: LruMap<number, Body>;
-  /** View-only: also list the monitor's own probe replies (shared by the model's views). */
-  showOwn: boolean;
-  /** Views of this model on this page; Python hears when the last one goes. */
-  views: number;
-}
-
-const states = new WeakMap<Model, ModelState>();
-
-function stateOf(model: Model): ModelState {
-  let s = states.get(model);
-  if (!s) {
-    s = {
-      nextId: 1,
-      bodies: new LruMap(BODY_CACHE, BODY_CACHE_BYTES),
-      showOwn: false,
-      views: 0,
-    };
-    states.set(model, s);
-  }
-  return s;
-}
 
 function asString(v: unknown): string {
   return typeof v === "string" ? v : "";
-}
-
-function asList(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-}
-
-/** A `switched` marker: the monitor moved to another kernel, the window starts over. */
-function isSwitch(row: Row): boolean {
-  return row.channel === "monitor" && row.msg_type === "switched";
 }
 
 function asObj(v: unknown): Record<string, unknown> {
@@ -93,79 +49,20 @@ const STATUS_WORDS: Record<string, string> = {
 
 class MonitorView {
   private readonly root: HTMLDivElement;
-  private store = new RowStore();
-  private readonly bodies: LruMap<number, Body>;
-  private readonly shared: ModelState;
-  private statusRows: Row[] = [];
-  private typeCounts = new Map<string, number>();
-  private channelCounts = new Map<string, number>();
-  /** Messages per client id (the client chips list the clients seen). */
-  private clientCounts = new Map<string, number>();
-  /** A row sent to the kernel was seen (the direction chips are shown). */
-  private seenToKernel = false;
-  /**
-   * Rows the list shows (list modes), ascending seq: every row that passes the filters from
-   * `olderBefore` on. Those below the window's first row came from `older` requests, or stayed
-   * when the window moved on; they are bounded by SHOWN_WINDOWS.
-   */
-  private shown: Row[] = [];
-  /** The seq below which older rows may still be asked for (-1: nothing known yet). */
-  private olderBefore = -1;
-  /** Python said nothing older passes the filters. */
-  private olderDone = false;
-  /** The `older` request in flight (0: none). */
-  private olderId = 0;
-  /** Threaded mode's incremental index (null outside threaded mode) and its lines. */
-  private threadIx: ThreadIndex | null = null;
   private threadLines: ThreadLines | null = null;
-  private predicate: (row: Row) => boolean = () => true;
-  private filters: Filters = {
-    types: [],
-    channels: [],
-    directions: [],
-    clients: [],
-    text: "",
-    showStatus: false,
-    clearedSeq: -1,
-    showOwn: false,
-  };
-  private mode: ViewMode = "rendered";
-  private paused = false;
-  /** The newest seq when the list was paused. */
-  private pausedAt = -1;
-  private pendingWhilePaused = 0;
   private readonly expanded = new Set<number>();
   private readonly rowMode = new Map<number, "raw" | "rendered">();
   private readonly mimeChoice = new Map<number, string>();
   private readonly collapsed = new Set<string>();
-  private readonly pendingBodies = new Map<number, number>();
-  /** Open `bodies` requests: id -> the seqs asked for. */
-  private readonly bodyRequests = new Map<number, number[]>();
-  /** Seqs whose body could not be had (error, or no longer held): not asked again by itself. */
-  private readonly bodyErrors = new Map<number, string>();
-  private bodyTimer = 0;
-  private lastRowsAt = 0;
-  private textTimer = 0;
   private laneTimer = 0;
   private chromeFrame = 0;
   private chromeTimer = 0;
   private chromeLast = Number.NEGATIVE_INFINITY;
-  /** The filter text typed and applied, not saved to the trait yet (null: none pending). */
-  private typedText: string | null = null;
   private textFrame = 0;
   private chromeDirty = { header: true, counters: true, chips: true, lane: true };
-  private historyAsked = false;
-  /** Rows with a lower seq belong to a kernel the monitor switched away from. */
-  private floorSeq = -1;
   /** The picker was opened with "switch kernel" (it is also shown while there is no target). */
   private pickerOpen = false;
-  /** An attach sent from the picker and not answered yet; rows are held until it switches. */
-  private attachPending: { id: number; kernelId: string } | null = null;
-  private held: Row[] = [];
-  /** The id of a refresh not answered yet (0: none). */
-  private refreshId = 0;
   private pickerDirty = true;
-  private attachTimer = 0;
   private readonly list: VirtualList;
   private readonly cleanups: (() => void)[] = [];
 
@@ -225,12 +122,15 @@ class MonitorView {
     empty: h("div", { class: "jpf-empty" }),
   };
 
+  /** The model's state, shared with the model's other views. */
+  private readonly s: MonitorState;
+  private bodyTimer = 0;
+
   constructor(
     private readonly model: Model,
     host: HTMLElement,
   ) {
-    this.shared = stateOf(model);
-    this.bodies = this.shared.bodies;
+    this.s = stateOf(model);
     this.root = h("div", {
       class: "jpf-monitor",
       tabindex: "0",
@@ -239,13 +139,13 @@ class MonitorView {
     this.buildDom();
     host.append(this.root);
     const source: ListSource = {
-      count: () => (this.mode === "threaded" ? this.lines().count : this.shown.length),
+      count: () => (this.s.mode === "threaded" ? this.lines().count : this.s.shown.length),
       keyAt: (i) =>
-        this.mode === "threaded" ? (this.lines().at(i)?.key ?? "") : `r:${this.shown[i].seq}`,
+        this.s.mode === "threaded" ? (this.lines().at(i)?.key ?? "") : `r:${this.s.shown[i].seq}`,
       indexOf: (key) => this.indexOfKey(key),
       stampAt: (i) => this.stampAt(i),
       build: (i) => this.buildItem(i),
-      patch: (el, i) => this.mode !== "threaded" && this.patchRow(el, this.shown[i]),
+      patch: (el, i) => this.s.mode !== "threaded" && this.patchRow(el, this.s.shown[i]),
       arrange: (items) => this.arrange(items),
     };
     this.list = new VirtualList(this.el.scroller, source, ROW_HEIGHT, 8);
@@ -255,14 +155,14 @@ class MonitorView {
     };
     this.list.onRendered = () => {
       this.requestVisibleBodies();
-      this.askOlder();
+      if (this.list.range[0] <= OLDER_MARGIN) this.s.askOlder();
     };
     this.el.jump.hidden = true;
-    this.readAllTraits();
-    this.store = new RowStore(this.windowRows());
+    this.cleanups.push(this.s.subscribe(this.onListChange));
     this.listen();
-    this.askHistory();
-    if (!this.target()) this.refreshKernels();
+    this.syncInputs();
+    this.s.askHistory();
+    if (!this.s.target()) this.s.refreshKernels();
     this.scheduleChrome();
     this.list.schedule();
     this.laneTimer = window.setInterval(() => {
@@ -273,17 +173,53 @@ class MonitorView {
     }, 1000);
   }
 
-  // ---------------------------------------------------------------- model wiring
+  /** The listed rows changed (in the model's state): update the virtual list. */
+  private onListChange = (c: ListChange): void => {
+    const list = this.list;
+    switch (c.kind) {
+      case "cleared":
+        this.expanded.clear();
+        this.rowMode.clear();
+        this.mimeChoice.clear();
+        this.collapsed.clear();
+        list.extras.clear();
+        this.threadLines = null;
+        list.jumpToEnd();
+        list.invalidate();
+        break;
+      case "mode":
+        list.extras.clear();
+        this.threadLines = null;
+        list.invalidate();
+        break;
+      case "reset":
+      case "narrowed":
+        this.threadLines = null;
+        list.invalidate();
+        break;
+      case "live":
+        if (this.s.threadIx) this.threadLines = null;
+        else list.shiftUp(c.removed);
+        list.scheduleLive();
+        break;
+      case "older":
+        if (c.added) {
+          list.shiftDown(c.added);
+          list.invalidate();
+        } else list.schedule(); // still at the top: ask again below where the search stopped
+        break;
+      case "body":
+        if (this.expanded.has(c.seq)) list.invalidate(this.itemKey(c.seq));
+        break;
+    }
+    if (c.kind !== "body" && c.kind !== "live") {
+      this.chromeDirty.counters = true;
+      this.scheduleChrome();
+    }
+  };
 
-  private on(event: string, cb: (a?: unknown, b?: unknown) => void): void {
-    this.model.on(event, cb);
-    this.cleanups.push(() => this.model.off(event, cb));
-  }
-
+  /** Redraw the header's parts when traits or the model's state change. */
   private listen(): void {
-    this.on("msg:custom", (content?: unknown, buffers?: unknown) =>
-      this.onMessage(content, buffers),
-    );
     for (const name of [
       "status",
       "status_detail",
@@ -312,489 +248,136 @@ class MonitorView {
       this.chromeDirty.chips = true;
       this.scheduleChromeSoon();
     });
-    this.on("change:view", () => this.setMode(this.readMode()));
-    this.on("change:window_rows", () => this.resizeWindow());
-    for (const name of [
-      "filter_types",
-      "filter_channels",
-      "filter_directions",
-      "filter_clients",
-      "filter_text",
-      "show_status",
-      "cleared_seq",
-    ]) {
-      this.on(`change:${name}`, () => this.readFilters());
-    }
-    this.on("change:paused", () => this.setPaused(this.model.get("paused") === true));
-  }
-
-  private save(name: string, value: unknown): void {
-    this.model.set(name, value);
-    this.model.save_changes();
-  }
-
-  private target(): string {
-    return asString(this.model.get("target"));
-  }
-
-  private refreshKernels(): void {
-    this.refreshId = this.shared.nextId++;
-    this.model.send({ kind: "refresh", id: this.refreshId });
-    this.pickerDirty = true;
-    this.scheduleChrome();
-  }
-
-  private openPicker(open: boolean): void {
-    this.pickerOpen = open;
-    if (open) this.refreshKernels();
-    this.pickerDirty = true;
-    this.scheduleChrome();
-  }
-
-  /** Attach to a kernel chosen in the picker: close it, start the window over. */
-  private attach(kernelId: string): void {
-    const id = this.shared.nextId++;
-    this.model.send({ kind: "attach", id, target: kernelId });
-    this.attachPending = { id, kernelId };
-    this.held = [];
-    this.pickerOpen = false;
-    this.pickerDirty = true;
-    this.clearWindow();
-  }
-
-  /** The attach did not switch (error, or answered without a `switched` marker). */
-  private endAttach(failed: boolean): void {
-    if (!this.attachPending) return;
-    this.attachPending = null;
-    const held = this.held;
-    this.held = [];
-    if (failed) {
-      // The window was cleared for the switch: ask for the rows again (the newest `switched`
-      // marker still decides where it starts).
-      this.pickerOpen = true;
-      this.askHistory();
-    }
-    this.pickerDirty = true;
-    this.scheduleChrome();
-    if (held.length) this.addRows(held);
-  }
-
-  /** Forget every row of the window (a switch to another kernel). */
-  private clearWindow(): void {
-    this.store = new RowStore(this.windowRows());
-    this.resetOlder();
-    this.statusRows = [];
-    this.typeCounts = new Map();
-    this.channelCounts = new Map();
-    this.clientCounts = new Map();
-    this.seenToKernel = false;
-    this.shown = [];
-    this.expanded.clear();
-    this.rowMode.clear();
-    this.mimeChoice.clear();
-    this.collapsed.clear();
-    this.pendingBodies.clear();
-    this.bodyErrors.clear();
-    this.pendingWhilePaused = 0;
-    this.list.extras.clear();
-    if (this.mode === "threaded") this.rebuildThreads();
-    this.list.jumpToEnd();
-    this.list.invalidate();
-    this.chromeDirty = { header: true, counters: true, chips: true, lane: true };
-    this.scheduleChrome();
-  }
-
-  /** How many rows the window holds (the `window_rows` trait). */
-  private windowRows(): number {
-    const n = Number(this.model.get("window_rows"));
-    return Number.isFinite(n) && n >= 1 ? Math.floor(n) : MAX_ROWS;
-  }
-
-  /** `window_rows` changed: keep the newest rows that fit, and ask Python to fill the rest. */
-  private resizeWindow(): void {
-    const n = this.windowRows();
-    if (n === this.store.maxRows) return;
-    const kept = this.store.rows.slice(-n);
-    this.store = new RowStore(n);
-    this.store.add(kept);
-    this.refilter();
-    this.askHistory();
-  }
-
-  /** Forget the older rows asked for: the list is now what the window has, from its start. */
-  private resetOlder(): void {
-    const listable = this.listable();
-    this.restartOlder(
-      listable.length
-        ? listable[0].seq
-        : this.paused && this.pausedAt >= 0
-          ? this.pausedAt + 1
-          : this.store.firstSeq,
-    );
-  }
-
-  /**
-   * The list now holds every row that passes the filters from `before` on: older rows are to be
-   * asked for below it. An answer still on its way was asked for below the old start, and is
-   * ignored (prepended, it would leave a gap).
-   */
-  private restartOlder(before: number): void {
-    this.olderBefore = before;
-    this.olderDone = false;
-    this.olderId = 0;
-  }
-
-  /**
-   * Near the top of the list, ask Python for the rows before the first one shown that pass the
-   * filters (a page at a time). Not in threaded mode: threads are built from the window.
-   */
-  private askOlder(): void {
-    if (this.mode === "threaded" || this.olderId || this.olderDone || this.olderBefore < 0) return;
-    if (this.list.range[0] > OLDER_MARGIN || this.attachPending) return;
-    const f = this.filters;
-    const id = this.shared.nextId++;
-    this.olderId = id;
-    this.model.send({
-      kind: "older",
-      id,
-      before: this.olderBefore,
-      above: Math.max(this.floorSeq - 1, f.clearedSeq),
-      filters: {
-        types: f.types,
-        channels: f.channels,
-        directions: f.directions,
-        clients: f.clients,
-        text: f.text,
-        show_status: f.showStatus,
-        cleared_seq: f.clearedSeq,
-        show_own: f.showOwn === true,
-      },
-    });
-  }
-
-  private addOlder(id: number, next: number, done: boolean, rows: Row[]): void {
-    if (id !== this.olderId) return; // asked before the list's start moved
-    this.olderId = 0;
-    const before = this.olderBefore;
-    const older = rows.filter((r) => r.seq < before && r.seq >= this.floorSeq && this.predicate(r));
-    this.olderBefore = Math.min(before, next);
-    this.olderDone = done;
-    if (older.length) {
-      this.shown = older.concat(this.shown);
-      this.list.shiftDown(older.length);
-      this.list.invalidate();
-      this.chromeDirty.counters = true;
-      this.scheduleChrome();
-    } else if (!done) this.list.schedule(); // still at the top: ask again below `next`
-  }
-
-  private askHistory(): void {
-    this.historyAsked = true;
-    this.model.send({ kind: "history", id: this.shared.nextId++ });
-  }
-
-  private onMessage(content: unknown, buffers: unknown): void {
-    const msg = decodeMessage(content, buffers);
-    if (msg.kind === "rows" || msg.kind === "history")
-      this.addRows(msg.rows, msg.kind === "history");
-    else if (msg.kind === "older") this.addOlder(msg.id, msg.next, msg.done, msg.rows);
-    else if (msg.kind === "bodies") this.addBodies(msg.id, msg.bodies);
-    else if (msg.kind === "refreshed") {
-      if (msg.id === this.refreshId) this.refreshId = 0;
-      this.pickerDirty = true;
-      this.scheduleChrome();
-    } else if (msg.kind === "attached") {
-      // The `switched` marker comes with the rows (every ~50 ms): give it a moment.
-      const pending = this.attachPending;
-      if (pending?.id === msg.id) {
-        clearTimeout(this.attachTimer);
-        this.attachTimer = window.setTimeout(() => {
-          if (this.attachPending === pending) this.endAttach(false);
-        }, 1000);
-      }
-    } else if (msg.kind === "error") {
-      if (msg.id === this.refreshId) {
-        this.refreshId = 0;
+    const s = this.s;
+    let first = true;
+    this.cleanups.push(
+      effect(() => {
+        s.rowsTick.value;
+        if (first) return;
+        this.chromeDirty.counters = true;
+        this.chromeDirty.chips = true;
+        this.chromeDirty.lane = true;
+        this.scheduleChromeSoon();
+      }),
+      effect(() => {
+        s.settingsTick.value;
+        if (first) return;
+        this.syncInputs();
+        this.chromeDirty.header = true;
+        this.chromeDirty.chips = true;
+        this.chromeDirty.counters = true;
+        this.scheduleChrome();
+      }),
+      effect(() => {
+        s.pickerTick.value;
+        s.refreshing.value;
+        if (first) return;
+        this.pickerDirty = true;
+        this.chromeDirty.counters = true;
+        this.scheduleChrome();
+      }),
+      effect(() => {
+        s.attachFailed.value;
+        if (first) return;
+        this.pickerOpen = true;
         this.pickerDirty = true;
         this.scheduleChrome();
-      }
-      if (this.attachPending && this.attachPending.id === msg.id) this.endAttach(true);
-      if (msg.id === this.olderId) {
-        // Python could not search (it says why in its log): stop asking until the list resets.
-        this.olderId = 0;
-        this.olderDone = true;
-      }
-      const seqs = this.bodyRequests.get(msg.id);
-      if (seqs) this.bodiesFailed(msg.id, seqs, msg.message);
+      }),
+    );
+    first = false;
+  }
+
+  /** Show the shared settings in this view's inputs (not what the user is typing in them). */
+  private syncInputs(): void {
+    const f = this.s.filters;
+    if (document.activeElement !== this.el.filterText && this.s.typedText === null) {
+      this.el.filterText.value = f.text;
     }
+    this.el.showStatus.checked = f.showStatus;
+    this.el.showOwn.checked = f.showOwn === true;
+    this.root.dataset.view = this.s.mode;
   }
 
-  private readMode(): ViewMode {
-    const v = asString(this.model.get("view"));
-    return (VIEW_MODES as readonly string[]).includes(v) ? (v as ViewMode) : "rendered";
-  }
-
-  private readAllTraits(): void {
-    this.mode = this.readMode();
-    this.paused = this.model.get("paused") === true;
-    this.pausedAt = -1;
-    this.readFilters(false);
-    this.root.dataset.view = this.mode;
-  }
-
-  private readFilters(apply = true): void {
-    const m = this.model;
-    const cleared = Number(m.get("cleared_seq"));
-    const prev = this.filters;
-    this.filters = {
-      types: asList(m.get("filter_types")),
-      channels: asList(m.get("filter_channels")),
-      directions: asList(m.get("filter_directions")),
-      clients: asList(m.get("filter_clients")),
-      // What the user typed wins until it is saved.
-      text: this.typedText ?? asString(m.get("filter_text")),
-      showStatus: m.get("show_status") === true,
-      clearedSeq: Number.isFinite(cleared) ? cleared : -1,
-      showOwn: this.shared.showOwn,
-    };
-    // Do not overwrite what the user is typing (focused, or a debounced save still pending).
-    if (document.activeElement !== this.el.filterText && this.typedText === null) {
-      this.el.filterText.value = this.filters.text;
-    }
-    this.el.showStatus.checked = this.filters.showStatus;
-    this.el.showOwn.checked = this.filters.showOwn === true;
-    if (apply && sameFilters(prev, this.filters)) return;
-    this.predicate = makePredicate(this.filters);
-    this.chromeDirty.chips = true;
-    this.chromeDirty.counters = true;
-    if (apply) {
-      // Typing more text only narrows the list: filter the rows shown, not the whole window.
-      if (this.mode !== "threaded" && narrows(prev, this.filters)) this.narrow();
-      else this.refilter();
-      this.scheduleChrome();
-    }
-  }
-
-  /** The filter text box changed: apply it at the next frame, save it to the trait later. */
+  /** The filter text box changed: apply it at the next frame (the model saves it later). */
   private onFilterInput = () => {
-    this.typedText = this.el.filterText.value;
-    if (!this.textFrame) {
-      this.textFrame = requestAnimationFrame(() => {
-        this.textFrame = 0;
-        this.readFilters();
-        // Draw in this same frame: the rows land with the filter, not one frame later.
-        this.list.draw();
-      });
-    }
-    clearTimeout(this.textTimer);
-    this.textTimer = window.setTimeout(() => {
-      this.textTimer = 0;
-      const text = this.typedText;
-      if (text === null) return;
-      this.save("filter_text", text);
-      this.typedText = null;
-    }, TEXT_SAVE_MS);
+    if (this.textFrame) return;
+    this.textFrame = requestAnimationFrame(() => {
+      this.textFrame = 0;
+      this.s.typeText(this.el.filterText.value);
+      // Draw in this same frame: the rows land with the filter, not one frame later.
+      this.list.draw();
+    });
   };
 
-  // ---------------------------------------------------------------- data
-
-  private addRows(incoming: Row[], history = false): void {
-    if (!incoming.length) return;
-    let rows = incoming;
-    if (this.attachPending) {
-      // Rows of the old kernel may still come before the switch: hold them back.
-      // ... until the marker of the new attach (`switched`, or `attached` for a first attach).
-      const k = rows.findIndex(
-        (r) =>
-          r.channel === "monitor" &&
-          (r.msg_type === "switched" || r.msg_type === "attached") &&
-          r.seq > this.floorSeq &&
-          r.seq > this.store.lastSeq,
-      );
-      if (k < 0) {
-        this.held.push(...rows);
-        if (this.held.length > HELD_MAX) this.held.splice(0, this.held.length - HELD_MAX);
-        return;
-      }
-      this.attachPending = null;
-      this.held = [];
-      this.pickerDirty = true;
-      rows = rows.slice(k);
-    }
-    // The newest `switched` marker starts the window over: older rows were another kernel's.
-    let floor = this.floorSeq;
-    for (const r of rows) if (isSwitch(r) && r.seq > floor) floor = r.seq;
-    if (floor > this.floorSeq) {
-      this.floorSeq = floor;
-      if (this.store.size) this.clearWindow();
-    }
-    if (this.floorSeq >= 0) rows = rows.filter((r) => r.seq >= this.floorSeq);
-    if (!rows.length) return;
-    const lastBefore = this.store.lastSeq;
-    const res = this.store.add(rows);
-    if (!res.added.length && !res.dropped) return;
-    this.lastRowsAt = performance.now();
-    for (const r of res.added) {
-      this.typeCounts.set(r.msg_type, (this.typeCounts.get(r.msg_type) ?? 0) + 1);
-      this.channelCounts.set(r.channel, (this.channelCounts.get(r.channel) ?? 0) + 1);
-      if (r.client) this.clientCounts.set(r.client, (this.clientCounts.get(r.client) ?? 0) + 1);
-      if (r.direction === TO_KERNEL) this.seenToKernel = true;
-      if (r.msg_type === "status") this.statusRows.push(r);
-    }
-    if (res.merged) this.statusRows.sort((a, b) => a.seq - b.seq);
-    if (this.statusRows.length > STATUS_KEEP * 1.5)
-      this.statusRows = this.statusRows.slice(-STATUS_KEEP);
-    this.chromeDirty.counters = true;
-    this.chromeDirty.chips = true;
-    this.chromeDirty.lane = true;
-    this.scheduleChromeSoon();
-    if (this.paused) {
-      if (history) {
-        // A view that starts paused still shows the history it asked for.
-        this.pausedAt = Math.max(this.pausedAt, this.store.lastSeq);
-        this.refilter();
-      } else this.pendingWhilePaused += res.added.length;
-      return;
-    }
-    if (res.merged) {
-      this.refilter();
-      return;
-    }
-    let removed = 0;
-    if (res.added.length && res.added[0].seq > lastBefore + 1) {
-      // Rows came and went in one batch bigger than the window, never listed: the rows listed
-      // before them are not the ones just below the new ones any more. Start at the window.
-      removed = this.shown.length;
-      this.shown = [];
-      this.restartOlder(res.added[0].seq);
-    }
-    for (const r of res.added) if (this.predicate(r)) this.shown.push(r);
-    // Rows the window dropped stay listed, up to a bound; those cut can be asked for again.
-    const most = SHOWN_WINDOWS * this.store.maxRows;
-    if (this.shown.length > most) {
-      const cut = this.shown.length - most;
-      removed += cut;
-      this.shown.splice(0, cut);
-      this.restartOlder(this.shown[0].seq);
-    }
-    if (this.threadIx) {
-      this.threadIx.addAll(res.added);
-      if (res.dropped) this.threadIx.dropBefore(this.store.firstSeq);
-      this.threadLines = null;
-    } else this.list.shiftUp(removed);
-    this.list.scheduleLive();
-  }
-
-  private addBodies(id: number, bodies: Body[]): void {
-    for (const b of bodies) {
-      this.pendingBodies.delete(b.seq);
-      this.bodyErrors.delete(b.seq);
-      const row = this.rowBySeq(b.seq);
-      this.bodies.set(b.seq, b, row ? row.size : 1024);
-      if (this.expanded.has(b.seq)) this.list.invalidate(this.itemKey(b.seq));
-    }
-    const asked = this.bodyRequests.get(id);
-    this.bodyRequests.delete(id);
-    // Seqs left out of the answer are unknown to the monitor or evicted from its log.
-    for (const seq of asked ?? []) {
-      if (!this.bodies.has(seq))
-        this.markBodyError(seq, "the monitor no longer holds this message");
-    }
-  }
-
-  private sendBodies(seqs: number[]): void {
-    const id = this.shared.nextId++;
-    this.bodyRequests.set(id, seqs);
-    if (this.bodyRequests.size > 500) {
-      // Answers that never came (a busy or restarted monitoring kernel): forget the oldest.
-      const oldest = this.bodyRequests.keys().next().value;
-      if (oldest !== undefined) this.bodyRequests.delete(oldest);
-    }
-    this.model.send({ kind: "bodies", id, seqs });
-  }
-
-  /**
-   * A `bodies` request failed. One bad message (say, nested too deep for Python to encode)
-   * fails the whole batch: ask again one seq at a time, so only that one is marked.
-   */
-  private bodiesFailed(id: number, seqs: number[], message: string): void {
-    this.bodyRequests.delete(id);
-    if (seqs.length > 1) {
-      for (const seq of seqs) this.sendBodies([seq]);
-      return;
-    }
-    for (const seq of seqs) this.markBodyError(seq, message || "the monitor could not send it");
-  }
-
-  private markBodyError(seq: number, message: string): void {
-    this.pendingBodies.delete(seq);
-    this.bodyErrors.set(seq, message);
-    if (this.bodyErrors.size > 5000) {
-      const oldest = this.bodyErrors.keys().next().value;
-      if (oldest !== undefined) this.bodyErrors.delete(oldest);
-    }
-    if (this.expanded.has(seq)) this.list.invalidate(this.itemKey(seq));
+  /** Attach to a kernel chosen in the picker: close it; the model starts the window over. */
+  private attach(kernelId: string): void {
+    this.pickerOpen = false;
+    this.pickerDirty = true;
+    this.s.attach(kernelId);
   }
 
   /** Ask for one body again (the user opened the row, or pressed "retry"). */
   private retryBody(seq: number): void {
-    this.pendingBodies.delete(seq);
-    this.bodyErrors.delete(seq);
+    this.s.forgetBody(seq);
     this.list.invalidate(this.itemKey(seq));
     this.requestVisibleBodies();
   }
 
+  /**
+   * Bodies of the rows on screen: those opened, and (unless the list follows a live tail, or in
+   * threaded mode) small ones ahead of a click. Batched 100 ms after a draw.
+   */
+  private requestVisibleBodies(): void {
+    if (this.bodyTimer) return;
+    this.bodyTimer = window.setTimeout(() => {
+      this.bodyTimer = 0;
+      const [first, last] = this.list.range;
+      const now = performance.now();
+      const s = this.s;
+      const want: number[] = [];
+      // While the list follows a live tail, rows fly by: fetch only what the user opened.
+      const onlyOpened = this.list.following && now - s.lastRowsAt < 500;
+      for (let i = first; i <= last && want.length < 200; i++) {
+        const row = s.mode === "threaded" ? this.lineRow(i) : s.shown[i];
+        if (!row || isMarker(row) || s.bodies.has(row.seq) || s.bodyErrors.has(row.seq)) continue;
+        const force = this.expanded.has(row.seq);
+        if (!force && (onlyOpened || s.mode === "threaded" || row.size > PREFETCH_MAX_SIZE)) {
+          continue;
+        }
+        want.push(row.seq);
+      }
+      s.fetchBodies(want, now);
+    }, 100);
+  }
+
+  // ---------------------------------------------------------------- model wiring
+
+  private on(event: string, cb: (a?: unknown, b?: unknown) => void): void {
+    this.model.on(event, cb);
+    this.cleanups.push(() => this.model.off(event, cb));
+  }
+
+  private openPicker(open: boolean): void {
+    this.pickerOpen = open;
+    if (open) this.s.refreshKernels();
+    this.pickerDirty = true;
+    this.scheduleChrome();
+  }
+
   /** The list item showing a row: its own line, or its thread's header when it heads one. */
   private itemKey(seq: number): string {
-    if (this.mode === "threaded" && this.threadIx) {
-      const row = this.rowBySeq(seq);
-      const th = row && this.threadIx.threadOf(row);
+    if (this.s.mode === "threaded" && this.s.threadIx) {
+      const row = this.s.rowBySeq(seq);
+      const th = row && this.s.threadIx.threadOf(row);
       if (th && th.head === row) return th.key;
     }
     return `r:${seq}`;
   }
 
-  private rowBySeq(seq: number): Row | undefined {
-    const rows = this.store.rows;
-    const i = lowerBound(rows, seq);
-    return rows[i]?.seq === seq ? rows[i] : undefined;
-  }
-
-  /** Rows the list may show: all, or while paused only those received before pausing. */
-  private listable(): readonly Row[] {
-    if (!this.paused) return this.store.rows;
-    return this.store.rows.slice(0, lowerBound(this.store.rows, this.pausedAt + 1));
-  }
-
-  /** The filters only got stricter on the text: keep the shown rows that still pass. */
-  private narrow(): void {
-    this.shown = this.shown.filter(this.predicate);
-    this.list.invalidate();
-    this.chromeDirty.counters = true;
-    this.scheduleChrome();
-  }
-
-  private refilter(): void {
-    this.shown = this.listable().filter(this.predicate);
-    this.resetOlder();
-    if (this.mode === "threaded") this.rebuildThreads();
-    this.list.invalidate();
-    this.chromeDirty.counters = true;
-    this.scheduleChrome();
-  }
-
-  private rebuildThreads(): void {
-    this.threadIx = new ThreadIndex(this.predicate);
-    this.threadIx.addAll(this.listable());
-    this.threadLines = null;
-    this.list.invalidate();
-  }
-
   /** The threaded lines, recomputed (O(threads)) at most once per change. */
   private lines(): ThreadLines {
-    if (!this.threadIx) this.rebuildThreads();
     if (!this.threadLines)
-      this.threadLines = new ThreadLines(this.threadIx?.visible() ?? [], this.collapsed);
+      this.threadLines = new ThreadLines(this.s.threads().visible(), this.collapsed);
     return this.threadLines;
   }
 
@@ -804,81 +387,17 @@ class MonitorView {
   }
 
   private indexOfKey(key: string): number {
-    if (this.mode === "threaded") {
+    if (this.s.mode === "threaded") {
       const lines = this.lines();
       if (!key.startsWith("r:")) return lines.indexOfThread(key);
-      const row = this.rowBySeq(Number(key.slice(2)));
-      const th = row && this.threadIx?.threadOf(row);
+      const row = this.s.rowBySeq(Number(key.slice(2)));
+      const th = row && this.s.threadIx?.threadOf(row);
       return th ? lines.indexOfRow(th, row.seq) : -1;
     }
     if (!key.startsWith("r:")) return -1;
     const seq = Number(key.slice(2));
-    const i = lowerBound(this.shown, seq);
-    return this.shown[i]?.seq === seq ? i : -1;
-  }
-
-  // ---------------------------------------------------------------- modes, pause, bodies
-
-  private setMode(mode: ViewMode): void {
-    if (mode === this.mode) return;
-    this.mode = mode;
-    this.root.dataset.view = mode;
-    this.list.extras.clear();
-    if (mode === "threaded") this.rebuildThreads();
-    else {
-      this.threadIx = null;
-      this.threadLines = null;
-    }
-    this.list.invalidate();
-    this.chromeDirty.header = true;
-    this.chromeDirty.counters = true;
-    this.scheduleChrome();
-  }
-
-  private chooseMode(mode: ViewMode): void {
-    this.setMode(mode);
-    if (asString(this.model.get("view")) !== mode) this.save("view", mode);
-  }
-
-  private setPaused(p: boolean): void {
-    if (p === this.paused) return;
-    this.paused = p;
-    this.pausedAt = this.store.lastSeq;
-    if (!p) {
-      this.pendingWhilePaused = 0;
-      this.refilter();
-    }
-    this.chromeDirty.header = true;
-    this.scheduleChrome();
-  }
-
-  private requestVisibleBodies(): void {
-    if (this.bodyTimer) return;
-    this.bodyTimer = window.setTimeout(() => {
-      this.bodyTimer = 0;
-      const [first, last] = this.list.range;
-      const now = performance.now();
-      const want: number[] = [];
-      // While the list follows a live tail, rows fly by: fetch only what the user opened.
-      const onlyOpened = this.list.following && now - this.lastRowsAt < 500;
-      const consider = (row: Row, force: boolean) => {
-        if (isMarker(row) || this.bodies.has(row.seq) || this.bodyErrors.has(row.seq)) return;
-        if (!force && (onlyOpened || this.mode === "threaded" || row.size > PREFETCH_MAX_SIZE)) {
-          return;
-        }
-        const asked = this.pendingBodies.get(row.seq);
-        if (asked !== undefined && now - asked < BODY_RETRY_MS) return;
-        want.push(row.seq);
-      };
-      for (let i = first; i <= last && want.length < 200; i++) {
-        const row = this.mode === "threaded" ? this.lineRow(i) : this.shown[i];
-        if (row) consider(row, this.expanded.has(row.seq));
-      }
-      if (!want.length) return;
-      for (const s of want) this.pendingBodies.set(s, now);
-      if (this.pendingBodies.size > 5000) this.pendingBodies.clear();
-      this.sendBodies(want);
-    }, 100);
+    const i = lowerBound(this.s.shown, seq);
+    return this.s.shown[i]?.seq === seq ? i : -1;
   }
 
   private lineRow(i: number): Row | undefined {
@@ -890,13 +409,13 @@ class MonitorView {
   // ---------------------------------------------------------------- list items
 
   private detailMode(seq: number): "raw" | "rendered" {
-    return this.rowMode.get(seq) ?? (this.mode === "raw" ? "raw" : "rendered");
+    return this.rowMode.get(seq) ?? (this.s.mode === "raw" ? "raw" : "rendered");
   }
 
   private stampAt(i: number): string {
     let row: Row | undefined;
     let extra = "";
-    if (this.mode === "threaded") {
+    if (this.s.mode === "threaded") {
       const line = this.lines().at(i);
       if (!line) return "";
       if (line.kind === "thread") {
@@ -904,25 +423,25 @@ class MonitorView {
         const head = th.head;
         const open =
           head && this.expanded.has(head.seq)
-            ? `e|${this.detailMode(head.seq)}|${this.bodies.has(head.seq)}|${this.bodyErrors.has(head.seq)}`
+            ? `e|${this.detailMode(head.seq)}|${this.s.bodies.has(head.seq)}|${this.s.bodyErrors.has(head.seq)}`
             : "c";
         return `t|${th.rows.length}|${th.busyMs}|${th.busyOpen}|${this.collapsed.has(th.key)}|${th.code.length}|${th.target}|${head?.seq ?? -1}|${th.reply?.seq ?? -1}|${open}`;
       }
       row = line.row;
       extra = `|${line.depth}`;
-    } else row = this.shown[i];
+    } else row = this.s.shown[i];
     if (!row) return "";
     if (!this.expanded.has(row.seq)) return `c${extra}`;
-    return `e|${this.detailMode(row.seq)}|${this.bodies.has(row.seq)}|${this.bodyErrors.has(row.seq)}${extra}`;
+    return `e|${this.detailMode(row.seq)}|${this.s.bodies.has(row.seq)}|${this.s.bodyErrors.has(row.seq)}${extra}`;
   }
 
   private buildItem(i: number): HTMLElement {
-    if (this.mode === "threaded") {
+    if (this.s.mode === "threaded") {
       const line = this.lines().at(i) as Line;
       if (line.kind === "thread") return this.buildThreadHead(line.thread);
       return this.buildRow(line.row, line.depth);
     }
-    return this.buildRow(this.shown[i], 0);
+    return this.buildRow(this.s.shown[i], 0);
   }
 
   private buildRow(row: Row, depth: number): HTMLElement {
@@ -1022,7 +541,7 @@ class MonitorView {
 
   private buildDetail(row: Row): HTMLElement {
     const mode = this.detailMode(row.seq);
-    const body = this.bodies.get(row.seq);
+    const body = this.s.bodies.get(row.seq);
     const toggle = h(
       "button",
       { type: "button", class: "jpf-btn jpf-small", "data-role": "toggle-raw" },
@@ -1043,7 +562,7 @@ class MonitorView {
         : null,
     );
     const detail = h("div", { class: "jpf-detail" }, bar);
-    const failed = body ? undefined : this.bodyErrors.get(row.seq);
+    const failed = body ? undefined : this.s.bodyErrors.get(row.seq);
     if (failed !== undefined) {
       const retry = h(
         "button",
@@ -1202,7 +721,7 @@ class MonitorView {
   }
 
   private arrange(items: { index: number; el: HTMLElement }[]): Node[] {
-    if (this.mode !== "threaded") return items.map((x) => x.el);
+    if (this.s.mode !== "threaded") return items.map((x) => x.el);
     const out: Node[] = [];
     let group: HTMLElement | null = null;
     let groupKey = "";
@@ -1234,7 +753,7 @@ class MonitorView {
     const head = target.closest<HTMLElement>(".jpf-thread-head");
     if (head?.dataset.threadKey) {
       const key = head.dataset.threadKey;
-      const request = this.threadIx?.threads.get(key)?.head;
+      const request = this.s.threadIx?.threads.get(key)?.head;
       if (request && target.closest(".jpf-head-request")) {
         // A captured request: a click on it shows its body (the caret still collapses).
         this.toggleExpanded(request.seq, key);
@@ -1258,7 +777,7 @@ class MonitorView {
       this.list.extras.delete(key);
     } else {
       this.expanded.add(seq);
-      if (!this.bodies.has(seq)) this.retryBody(seq);
+      if (!this.s.bodies.has(seq)) this.retryBody(seq);
     }
     this.list.invalidate(key);
   }
@@ -1279,17 +798,16 @@ class MonitorView {
         },
         m,
       );
-      b.addEventListener("click", () => this.chooseMode(m));
+      b.addEventListener("click", () => this.s.chooseMode(m));
       e.modes.append(b);
     }
-    e.pause.addEventListener("click", () => this.save("paused", !this.paused));
+    e.pause.addEventListener("click", () => this.s.save("paused", !this.s.paused));
     e.clear.addEventListener("click", () => {
-      if (this.store.lastSeq >= 0) this.save("cleared_seq", this.store.lastSeq);
+      if (this.s.store.lastSeq >= 0) this.s.save("cleared_seq", this.s.store.lastSeq);
     });
-    e.showStatus.addEventListener("change", () => this.save("show_status", e.showStatus.checked));
+    e.showStatus.addEventListener("change", () => this.s.save("show_status", e.showStatus.checked));
     e.showOwn.addEventListener("change", () => {
-      this.shared.showOwn = e.showOwn.checked;
-      this.readFilters();
+      this.s.setShowOwn(e.showOwn.checked);
     });
     e.switchKernel.addEventListener("click", () => this.openPicker(!this.pickerOpen));
     e.filterText.addEventListener("input", this.onFilterInput);
@@ -1382,7 +900,7 @@ class MonitorView {
     if (mode) {
       ev.preventDefault();
       ev.stopPropagation();
-      this.chooseMode(mode);
+      this.s.chooseMode(mode);
     } else if (ev.key === "End") {
       ev.preventDefault();
       this.list.jumpToEnd();
@@ -1454,12 +972,12 @@ class MonitorView {
     e.connection.dataset.transport = asString(asObj(m.get("connection")).transport);
     this.drawCapture();
     for (const b of e.modes.querySelectorAll<HTMLButtonElement>("[data-role=mode]")) {
-      b.setAttribute("aria-pressed", String(b.dataset.mode === this.mode));
+      b.setAttribute("aria-pressed", String(b.dataset.mode === this.s.mode));
     }
-    e.pause.textContent = this.paused ? "Resume" : "Pause";
-    e.pause.setAttribute("aria-pressed", String(this.paused));
-    e.pausedNote.textContent = this.paused
-      ? `paused${this.pendingWhilePaused ? ` · ${this.pendingWhilePaused} new` : ""}`
+    e.pause.textContent = this.s.paused ? "Resume" : "Pause";
+    e.pause.setAttribute("aria-pressed", String(this.s.paused));
+    e.pausedNote.textContent = this.s.paused
+      ? `paused${this.s.pendingWhilePaused ? ` · ${this.s.pendingWhilePaused} new` : ""}`
       : "";
   }
 
@@ -1507,14 +1025,14 @@ class MonitorView {
   private drawCounters(): void {
     const c = asObj(this.model.get("counters")) as Counters;
     const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
-    const shown = this.mode === "threaded" ? this.lines().rowCount() : this.shown.length;
+    const shown = this.s.mode === "threaded" ? this.lines().rowCount() : this.s.shown.length;
     const loss = asString(c.loss_detection);
     const items: [string, string, string, string][] = [
       [
         "captured",
         "captured",
-        String(num(c.captured) || this.store.size),
-        `${this.store.size} in this view${c.bytes ? ` · ${formatBytes(num(c.bytes))}` : ""}`,
+        String(num(c.captured) || this.s.store.size),
+        `${this.s.store.size} in this view${c.bytes ? ` · ${formatBytes(num(c.bytes))}` : ""}`,
       ],
       [
         "shown",
@@ -1549,8 +1067,8 @@ class MonitorView {
         String(num(c.tap_dropped_frames)),
         "frames the tap relayed that its capture socket dropped before they reached the monitor",
       ]);
-    if (this.paused)
-      this.el.pausedNote.textContent = `paused${this.pendingWhilePaused ? ` · ${this.pendingWhilePaused} new` : ""}`;
+    if (this.s.paused)
+      this.el.pausedNote.textContent = `paused${this.s.pendingWhilePaused ? ` · ${this.s.pendingWhilePaused} new` : ""}`;
     if (this.counterEls.size !== items.length) {
       this.counterEls.clear();
       const nodes = items.map(([key, label]) => {
@@ -1578,14 +1096,14 @@ class MonitorView {
     }
     const empty = this.pickerShown()
       ? ""
-      : this.attachPending
+      : this.s.attachPending
         ? "attaching…"
         : emptyListText({
             status: asString(this.model.get("status")) || "connecting",
-            held: this.store.size,
+            held: this.s.store.size,
             shown,
-            historyAsked: this.historyAsked,
-            target: this.target(),
+            historyAsked: this.s.historyAsked,
+            target: this.s.target(),
           });
     setText(this.el.empty, empty);
     if (this.el.empty.hidden !== !empty) this.el.empty.hidden = !empty;
@@ -1617,12 +1135,12 @@ class MonitorView {
     const byType =
       c.by_type && Object.keys(c.by_type).length
         ? new Map(Object.entries(c.by_type))
-        : this.typeCounts;
+        : this.s.typeCounts;
     const byChan =
       c.by_channel && Object.keys(c.by_channel).length
         ? new Map(Object.entries(c.by_channel))
-        : this.channelCounts;
-    const f = this.filters;
+        : this.s.channelCounts;
+    const f = this.s.filters;
     for (const t of f.types) if (!byType.has(t)) byType.set(t, 0);
     const types = [...byType.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
     const tapped = asString(this.model.get("capture")) === "tap";
@@ -1656,7 +1174,7 @@ class MonitorView {
           h("span", { class: "jpf-count" }, String(n)),
         );
         b.addEventListener("click", () =>
-          this.save("filter_types", toggleIn(this.filters.types, t)),
+          this.s.save("filter_types", toggleIn(this.s.filters.types, t)),
         );
         return b;
       }),
@@ -1676,7 +1194,7 @@ class MonitorView {
           ch,
         );
         b.addEventListener("click", () =>
-          this.save("filter_channels", toggleIn(this.filters.channels, ch)),
+          this.s.save("filter_channels", toggleIn(this.s.filters.channels, ch)),
         );
         return b;
       }),
@@ -1687,9 +1205,9 @@ class MonitorView {
 
   /** The direction chips (shown through a tap, or once a request was seen) and the client chips. */
   private drawRouteChips(tapped: boolean): void {
-    const f = this.filters;
-    const seen = [...this.clientCounts.entries()].sort((a, b) => a[0].localeCompare(b[0]));
-    const showDirections = tapped || this.seenToKernel;
+    const f = this.s.filters;
+    const seen = [...this.s.clientCounts.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+    const showDirections = tapped || this.s.seenToKernel;
     const ids = seen.map(([c]) => c);
     // Counts only change the chips' titles: rebuild when the chips themselves change.
     const key = JSON.stringify([showDirections, ids, f.directions, f.clients]);
@@ -1704,20 +1222,20 @@ class MonitorView {
           seen,
           showDirections,
           toggleDirection: (d) =>
-            this.save("filter_directions", toggleIn(this.filters.directions, d)),
-          toggleClient: (c) => this.save("filter_clients", toggleIn(this.filters.clients, c)),
+            this.s.save("filter_directions", toggleIn(this.s.filters.directions, d)),
+          toggleClient: (c) => this.s.save("filter_clients", toggleIn(this.s.filters.clients, c)),
         }),
       );
     }
     for (const b of this.el.routes.querySelectorAll<HTMLElement>("[data-role=filter-client]")) {
-      const n = this.clientCounts.get(b.dataset.client ?? "") ?? 0;
+      const n = this.s.clientCounts.get(b.dataset.client ?? "") ?? 0;
       const title = `Show only client ${b.dataset.client}'s requests and replies (and iopub) · ${n} messages`;
       if (b.title !== title) b.title = title;
     }
   }
 
   private pickerShown(): boolean {
-    return this.pickerOpen || (!this.target() && !this.attachPending);
+    return this.pickerOpen || (!this.s.target() && !this.s.attachPending);
   }
 
   private drawPicker(): void {
@@ -1733,13 +1251,13 @@ class MonitorView {
       {
         kernels: toKernels(this.model.get("kernels")),
         error: asString(this.model.get("kernels_error")),
-        refreshing: this.refreshId !== 0,
+        refreshing: this.s.refreshing.value,
         current: asString(this.model.get("kernel_id")),
-        closable: this.target() !== "",
+        closable: this.s.target() !== "",
         now: Date.now(),
       },
       {
-        refresh: () => this.refreshKernels(),
+        refresh: () => this.s.refreshKernels(),
         attach: (kernelId) => this.attach(kernelId),
         close: () => this.openPicker(false),
       },
@@ -1748,7 +1266,7 @@ class MonitorView {
   }
 
   private drawLane(): void {
-    const segs = laneSegments(this.statusRows, Date.now());
+    const segs = laneSegments(this.s.statusRows, Date.now());
     const nodes = segs.map((s) => {
       const ms = s.end - s.start;
       const el = h("span", {
@@ -1772,10 +1290,8 @@ class MonitorView {
     this.cleanups.length = 0;
     this.list.dispose();
     clearTimeout(this.bodyTimer);
-    clearTimeout(this.textTimer);
     clearTimeout(this.chromeTimer);
     if (this.textFrame) cancelAnimationFrame(this.textFrame);
-    clearTimeout(this.attachTimer);
     clearInterval(this.laneTimer);
     if (this.chromeFrame) cancelAnimationFrame(this.chromeFrame);
     this.root.removeEventListener("keydown", this.onKey);
@@ -1786,8 +1302,10 @@ class MonitorView {
 
 export default {
   initialize({ model }: { model: Model }) {
-    stateOf(model);
-    return () => {};
+    // The model's state; its views find it (and use this model object, whose listeners
+    // live as long as the model, not as long as one view).
+    const state = stateOf(model);
+    return () => forgetState(state);
   },
   render({ model, el }: { model: Model; el: HTMLElement }) {
     const shared = stateOf(model);
