@@ -5,21 +5,18 @@
  * request client. Views (`render`) read it, subscribe to list changes and redraw on its signals.
  */
 import { batch, signal } from "@preact/signals-core";
-import { LRUCache } from "lru-cache";
 import { TO_KERNEL } from "../clients";
 import { type Filters, makePredicate, NO_FILTERS, narrows, sameFilters } from "../filter";
 import { decodeMessage } from "../protocol";
 import { lowerBound, MAX_ROWS, RowStore } from "../store";
 import { ThreadIndex } from "../threads";
-import type { Body, Model, Row, ViewMode } from "../types";
+import type { Model, Row, ViewMode } from "../types";
 import { VIEW_MODES } from "../types";
-import { RequestClient, RequestError } from "./client";
+import { Bodies } from "./bodies";
+import { RequestClient } from "./client";
+import { Paging } from "./paging";
 
-const BODY_CACHE = 2000;
-const BODY_CACHE_BYTES = 64 * 1024 * 1024;
 const STATUS_KEEP = 2000;
-/** A body asked for is not asked again for this long (ms) unless the user asks. */
-export const BODY_RETRY_MS = 10_000;
 /** Rows the list keeps, at most, as a multiple of the window (older ones are asked for again). */
 const SHOWN_WINDOWS = 2;
 /** Rows held back while an attach is pending, at most (the oldest are dropped). */
@@ -74,15 +71,8 @@ function isSwitch(row: Row): boolean {
 export class MonitorState {
   readonly client: RequestClient;
   store: RowStore;
-  readonly bodies = new LRUCache<number, Body>({
-    max: BODY_CACHE,
-    maxSize: BODY_CACHE_BYTES,
-    sizeCalculation: () => 1024,
-  });
-  /** Seqs asked for and when (ms, performance.now()). */
-  readonly pendingBodies = new Map<number, number>();
-  /** Seqs whose body could not be had (error, or no longer held): not asked again by itself. */
-  readonly bodyErrors = new Map<number, string>();
+  /** Message bodies: cached, asked for, or failed. */
+  readonly bodies: Bodies;
   statusRows: Row[] = [];
   typeCounts = new Map<string, number>();
   channelCounts = new Map<string, number>();
@@ -92,8 +82,8 @@ export class MonitorState {
   seenToKernel = false;
   /**
    * Rows the list shows (list modes), ascending seq: every row that passes the filters from
-   * `olderBefore` on. Those below the window's first row came from `older` requests, or stayed
-   * when the window moved on; they are bounded by SHOWN_WINDOWS.
+   * the paging's start on. Those below the window's first row came from `older` requests, or
+   * stayed when the window moved on; they are bounded by SHOWN_WINDOWS.
    */
   shown: Row[] = [];
   /** Threaded mode's incremental index (null outside threaded mode). */
@@ -129,9 +119,8 @@ export class MonitorState {
   /** Views of this model on this page; Python hears when the last one goes. */
   views = 0;
 
-  private olderBefore = -1;
-  private olderDone = false;
-  private olderId = 0;
+  /** Older rows than the window, asked for a page at a time. */
+  private readonly paging: Paging;
   /** Rows with a lower seq belong to a kernel the monitor switched away from. */
   private floorSeq = -1;
   private held: Row[] = [];
@@ -144,6 +133,12 @@ export class MonitorState {
 
   constructor(readonly model: Model) {
     this.client = new RequestClient((content) => model.send(content));
+    this.paging = new Paging(this.client);
+    this.bodies = new Bodies(
+      this.client,
+      (seq) => this.rowBySeq(seq)?.size ?? 1024,
+      (seq) => this.emit({ kind: "body", seq }),
+    );
     this.store = new RowStore(this.windowRows());
   }
 
@@ -389,8 +384,7 @@ export class MonitorState {
     this.seenToKernel = false;
     this.shown = [];
     this.resetOlder();
-    this.pendingBodies.clear();
-    this.bodyErrors.clear();
+    this.bodies.forgetAsked();
     this.pendingWhilePaused = 0;
     if (this.mode === "threaded") this.rebuildThreads();
     this.emit({ kind: "cleared" });
@@ -402,7 +396,7 @@ export class MonitorState {
   /** Forget the older rows asked for: the list is now what the window has, from its start. */
   private resetOlder(): void {
     const listable = this.listable();
-    this.restartOlder(
+    this.paging.restart(
       listable.length
         ? listable[0].seq
         : this.paused && this.pausedAt >= 0
@@ -412,64 +406,20 @@ export class MonitorState {
   }
 
   /**
-   * The list now holds every row that passes the filters from `before` on: older rows are to be
-   * asked for below it. An answer still on its way was asked for below the old start, and is
-   * dropped (prepended, it would leave a gap).
-   */
-  private restartOlder(before: number): void {
-    this.olderBefore = before;
-    this.olderDone = false;
-    if (this.olderId) this.client.drop(this.olderId);
-    this.olderId = 0;
-  }
-
-  /**
    * A view's list is near its top: ask Python for the rows before the first one shown that pass
    * the filters (a page at a time). Not in threaded mode: threads are built from the window.
    */
   askOlder(): void {
-    if (this.mode === "threaded" || this.olderId || this.olderDone || this.olderBefore < 0) return;
-    if (this.attachPending) return;
+    if (this.mode === "threaded" || this.attachPending) return;
     const f = this.filters;
-    const req = this.client.request("older", {
-      before: this.olderBefore,
-      above: Math.max(this.floorSeq - 1, f.clearedSeq),
-      filters: {
-        types: f.types,
-        channels: f.channels,
-        directions: f.directions,
-        clients: f.clients,
-        text: f.text,
-        show_status: f.showStatus,
-        cleared_seq: f.clearedSeq,
-        show_own: f.showOwn === true,
-      },
+    this.paging.ask(Math.max(this.floorSeq - 1, f.clearedSeq), f, (rows, done) => {
+      const older = rows.filter((r) => r.seq >= this.floorSeq && this.predicate(r));
+      if (older.length) {
+        this.shown = older.concat(this.shown);
+        this.rowsTick.value++;
+      }
+      if (older.length || !done) this.emit({ kind: "older", added: older.length });
     });
-    this.olderId = req.id;
-    req.then(
-      (a) => {
-        if (a.kind === "older") this.addOlder(a.next, a.done, a.rows);
-      },
-      () => {
-        // Python could not search (it says why in its log): stop asking until the list resets.
-        if (this.olderId !== req.id) return;
-        this.olderId = 0;
-        this.olderDone = true;
-      },
-    );
-  }
-
-  private addOlder(next: number, done: boolean, rows: Row[]): void {
-    this.olderId = 0;
-    const before = this.olderBefore;
-    const older = rows.filter((r) => r.seq < before && r.seq >= this.floorSeq && this.predicate(r));
-    this.olderBefore = Math.min(before, next);
-    this.olderDone = done;
-    if (older.length) {
-      this.shown = older.concat(this.shown);
-      this.rowsTick.value++;
-    }
-    if (older.length || !done) this.emit({ kind: "older", added: older.length });
   }
 
   // ---------------------------------------------------------------- rows
@@ -539,7 +489,7 @@ export class MonitorState {
       // before them are not the ones just below the new ones any more. Start at the window.
       removed = this.shown.length;
       this.shown = [];
-      this.restartOlder(res.added[0].seq);
+      this.paging.restart(res.added[0].seq);
     }
     for (const r of res.added) if (this.predicate(r)) this.shown.push(r);
     // Rows the window dropped stay listed, up to a bound; those cut can be asked for again.
@@ -548,7 +498,7 @@ export class MonitorState {
       const cut = this.shown.length - most;
       removed += cut;
       this.shown.splice(0, cut);
-      this.restartOlder(this.shown[0].seq);
+      this.paging.restart(this.shown[0].seq);
     }
     if (this.threadIx) {
       this.threadIx.addAll(res.added);
@@ -591,73 +541,6 @@ export class MonitorState {
   threads(): ThreadIndex {
     if (!this.threadIx) this.rebuildThreads();
     return this.threadIx as ThreadIndex;
-  }
-
-  // ---------------------------------------------------------------- bodies
-
-  /** Ask for bodies (at most one request per call); seqs asked for recently are skipped. */
-  fetchBodies(seqs: number[], now: number): void {
-    const want = seqs.filter((s) => {
-      if (this.bodies.has(s) || this.bodyErrors.has(s)) return false;
-      const asked = this.pendingBodies.get(s);
-      return asked === undefined || now - asked >= BODY_RETRY_MS;
-    });
-    if (!want.length) return;
-    for (const s of want) this.pendingBodies.set(s, now);
-    if (this.pendingBodies.size > 5000) this.pendingBodies.clear();
-    this.sendBodies(want);
-  }
-
-  /** Ask for one body again (the user opened the row, or pressed "retry"). */
-  forgetBody(seq: number): void {
-    this.pendingBodies.delete(seq);
-    this.bodyErrors.delete(seq);
-  }
-
-  private sendBodies(seqs: number[]): void {
-    this.client.request("bodies", { seqs }).then(
-      (a) => {
-        if (a.kind === "bodies") this.addBodies(a.bodies, seqs);
-      },
-      (e: unknown) => this.bodiesFailed(seqs, e instanceof RequestError ? e.message : ""),
-    );
-  }
-
-  private addBodies(bodies: Body[], asked: number[]): void {
-    for (const b of bodies) {
-      this.pendingBodies.delete(b.seq);
-      this.bodyErrors.delete(b.seq);
-      const row = this.rowBySeq(b.seq);
-      this.bodies.set(b.seq, b, { size: Math.max(1, row ? row.size : 1024) });
-      this.emit({ kind: "body", seq: b.seq });
-    }
-    // Seqs left out of the answer are unknown to the monitor or evicted from its log.
-    for (const seq of asked) {
-      if (!this.bodies.has(seq))
-        this.markBodyError(seq, "the monitor no longer holds this message");
-    }
-  }
-
-  /**
-   * A `bodies` request failed. One bad message (say, nested too deep for Python to encode)
-   * fails the whole batch: ask again one seq at a time, so only that one is marked.
-   */
-  private bodiesFailed(seqs: number[], message: string): void {
-    if (seqs.length > 1) {
-      for (const seq of seqs) this.sendBodies([seq]);
-      return;
-    }
-    for (const seq of seqs) this.markBodyError(seq, message || "the monitor could not send it");
-  }
-
-  private markBodyError(seq: number, message: string): void {
-    this.pendingBodies.delete(seq);
-    this.bodyErrors.set(seq, message);
-    if (this.bodyErrors.size > 5000) {
-      const oldest = this.bodyErrors.keys().next().value;
-      if (oldest !== undefined) this.bodyErrors.delete(oldest);
-    }
-    this.emit({ kind: "body", seq });
   }
 }
 
