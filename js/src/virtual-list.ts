@@ -309,11 +309,12 @@ export class VirtualList {
     const nodes = this.source.arrange ? this.source.arrange(items) : items.map((x) => x.el);
     reconcile(this.win, nodes);
     this.lastRange = [first, last];
-    // Measure expanded items; draw again if their heights changed.
+    // Measure expanded items (and rows showing content inline); draw again if their heights
+    // changed.
     let changed = false;
     for (const { index, el } of items) {
       const key = this.source.keyAt(index);
-      const tall = el.classList.contains("jpf-expanded");
+      const tall = el.classList.contains("jpf-expanded") || el.classList.contains("jpf-tall");
       const ex = tall ? Math.max(0, el.offsetHeight - H) : 0;
       const old = this.extras.get(key) ?? 0;
       if (Math.abs(ex - old) > 0.5) {

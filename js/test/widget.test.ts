@@ -153,6 +153,47 @@ describe("widget", () => {
     expect(el.querySelector("[data-role=rendered-output]")?.textContent).toContain("hello");
   });
 
+  it("shows each row's content inline in comfortable density, by mode, and one line in compact", async () => {
+    const f = fakeModel({ density: "comfortable" });
+    const el = document.createElement("div");
+    document.body.append(el);
+    cleanup = widget.render({ model: f.model, el });
+    f.custom({ kind: "rows" }, [row(7, { msg_type: "stream", summary: "hello" })]);
+    await settle();
+    // the stream calmed down: the on-screen row's body is asked for, no click
+    await vi.advanceTimersByTimeAsync(1000);
+    const req = f.sent.find((m) => m.kind === "bodies");
+    expect(req).toMatchObject({ kind: "bodies", seqs: [7] });
+    f.custom({ kind: "bodies", id: req?.id }, [
+      {
+        seq: 7,
+        header: { msg_type: "stream" },
+        parent_header: {},
+        metadata: {},
+        content: { name: "stdout", text: "hello inline" },
+        buffers: [],
+      },
+    ]);
+    await settle();
+    const preview = () => el.querySelector("[data-role=row][data-seq='7'] [data-role=preview]");
+    expect(preview()?.querySelector("[data-role=rendered-output]")?.textContent).toContain(
+      "hello inline",
+    );
+    expect(el.querySelector(".jpf-detail")).toBeNull();
+    (el.querySelector("[data-role=mode][data-mode=raw]") as HTMLButtonElement).click();
+    await settle();
+    expect(preview()?.querySelector("[data-role=raw-json]")?.textContent).toContain("hello inline");
+    const toggle = el.querySelector("[data-role=density]") as HTMLButtonElement;
+    toggle.click();
+    await settle();
+    expect(f.state.density).toBe("compact");
+    expect(toggle.getAttribute("aria-pressed")).toBe("true");
+    expect(preview()).toBeNull();
+    f.model.set("density", "comfortable");
+    await settle();
+    expect(preview()).not.toBeNull();
+  });
+
   it("shares one state between two views of a model: each batch is decoded once", async () => {
     const f = fakeModel();
     const a = document.createElement("div");

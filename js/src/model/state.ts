@@ -25,10 +25,12 @@ const HELD_MAX = 100_000;
 const TEXT_SAVE_MS = 300;
 
 /** What changed in the listed rows, for the views' virtual lists. */
+export type Density = "comfortable" | "compact";
+
 export type ListChange =
   /** Everything may have changed (filters, pause). */
   | { kind: "reset" }
-  /** The mode changed: rows are drawn anew. */
+  /** The mode or density changed: rows are drawn anew. */
   | { kind: "mode" }
   /** The window was emptied (a switch to another kernel): views jump to the end. */
   | { kind: "cleared" }
@@ -91,6 +93,8 @@ export class MonitorState {
   predicate: (row: Row) => boolean = () => true;
   filters: Filters = NO_FILTERS;
   mode: ViewMode = "rendered";
+  /** Rows show their content inline (`comfortable`) or are one line each (`compact`). */
+  density: Density = "compact";
   paused = false;
   /** The newest seq when the list was paused. */
   pausedAt = -1;
@@ -171,6 +175,7 @@ export class MonitorState {
 
   private listen(): void {
     this.mode = this.readMode();
+    this.density = this.readDensity();
     this.paused = this.model.get("paused") === true;
     this.pausedAt = this.paused ? this.store.lastSeq : -1;
     this.readFilters(false);
@@ -179,6 +184,7 @@ export class MonitorState {
       this.onMessage(content, buffers),
     );
     this.on("change:view", () => this.setMode(this.readMode()));
+    this.on("change:density", () => this.setDensity(this.readDensity()));
     this.on("change:window_rows", () => this.resizeWindow());
     for (const name of [
       "filter_types",
@@ -221,6 +227,22 @@ export class MonitorState {
   private readMode(): ViewMode {
     const v = asString(this.model.get("view"));
     return (VIEW_MODES as readonly string[]).includes(v) ? (v as ViewMode) : "rendered";
+  }
+
+  private readDensity(): Density {
+    return this.model.get("density") === "comfortable" ? "comfortable" : "compact";
+  }
+
+  private setDensity(density: Density): void {
+    if (density === this.density) return;
+    this.density = density;
+    this.emit({ kind: "mode" });
+    this.settingsTick.value++;
+  }
+
+  chooseDensity(density: Density): void {
+    this.setDensity(density);
+    if (this.model.get("density") !== density) this.save("density", density);
   }
 
   /** How many rows the window holds (the `window_rows` trait). */

@@ -15,6 +15,8 @@ export interface ItemHooks {
   measure(): void;
   /** Ask for this row's body again. */
   retry(seq: number): void;
+  /** Open the row (its whole detail). */
+  open(seq: number): void;
 }
 
 /** How an opened row shows its body: its own switch, else the view's mode. */

@@ -16,6 +16,7 @@ import type { Row } from "../types";
 import { type ListSource, VirtualList } from "../virtual-list";
 import { shownCount } from "./counters";
 import { detailMode, type ItemHooks } from "./detail";
+import { markCutPreviews, previewStamp, showsPreview } from "./preview";
 import { buildRow, patchRow } from "./row";
 import { buildThreadHead } from "./thread-head";
 import { asString, drawer, type Mount, onModel, pickerShown, type View } from "./view";
@@ -33,6 +34,7 @@ class MessageList {
   readonly list: VirtualList;
   private threadLines: ThreadLines | null = null;
   private bodyTimer = 0;
+  private laterTimer = 0;
   readonly scroller = h("div", { class: "jpf-list", "data-role": "list", tabindex: "-1" });
   readonly jump = h(
     "button",
@@ -45,6 +47,7 @@ class MessageList {
     redraw: (seq) => this.list.invalidate(this.itemKey(seq)),
     measure: () => this.list.schedule(),
     retry: (seq) => this.retryBody(seq),
+    open: (seq) => this.toggleExpanded(seq, this.itemKey(seq)),
   };
   private readonly cleanups: (() => void)[] = [];
 
@@ -70,6 +73,7 @@ class MessageList {
       this.jump.hidden = f;
     };
     this.list.onRendered = () => {
+      markCutPreviews(this.list.win);
       this.requestVisibleBodies();
       if (this.list.range[0] <= OLDER_MARGIN) this.s.askOlder();
     };
@@ -183,7 +187,8 @@ class MessageList {
       extra = `|${line.depth}`;
     } else row = this.s.shown[i];
     if (!row) return "";
-    if (!this.v.expanded.has(row.seq)) return `c${extra}`;
+    if (!this.v.expanded.has(row.seq))
+      return showsPreview(this.v, row) ? `${previewStamp(this.v, row)}${extra}` : `c${extra}`;
     return `e|${detailMode(this.v, row.seq)}|${this.s.bodies.has(row.seq)}|${this.s.bodies.errors.has(row.seq)}${extra}`;
   }
 
@@ -254,25 +259,37 @@ class MessageList {
       const now = performance.now();
       const s = this.s;
       const want: number[] = [];
-      // While the list follows a live tail, rows fly by: fetch only what the user opened.
+      // While the list follows a live tail, rows fly by: fetch only what the user opened (and
+      // the rows showing content inline once the stream pauses).
       const onlyOpened = this.list.following && now - s.lastRowsAt < 500;
+      let later = false;
       for (let i = first; i <= last && want.length < 200; i++) {
         const row = s.mode === "threaded" ? this.lineRow(i) : s.shown[i];
         if (!row || isMarker(row) || s.bodies.has(row.seq) || s.bodies.errors.has(row.seq))
           continue;
         const force = this.v.expanded.has(row.seq);
-        if (!force && (onlyOpened || s.mode === "threaded" || row.size > PREFETCH_MAX_SIZE)) {
+        const inline = showsPreview(this.v, row);
+        if (
+          !force &&
+          (onlyOpened || (s.mode === "threaded" && !inline) || row.size > PREFETCH_MAX_SIZE)
+        ) {
+          if (onlyOpened && inline) later = true;
           continue;
         }
         want.push(row.seq);
       }
       s.bodies.fetch(want, now);
+      if (later && !this.laterTimer)
+        this.laterTimer = window.setTimeout(() => {
+          this.laterTimer = 0;
+          this.requestVisibleBodies();
+        }, 600);
     }, 100);
   }
 
   private onListClick = (ev: MouseEvent) => {
     const target = ev.target as HTMLElement;
-    if (target.closest(".jpf-detail")) return;
+    if (target.closest(".jpf-detail, .jpf-preview")) return;
     const head = target.closest<HTMLElement>(".jpf-thread-head");
     if (head?.dataset.threadKey) {
       const key = head.dataset.threadKey;
@@ -329,7 +346,8 @@ class MessageList {
         } else list.schedule(); // still at the top: ask again below where the search stopped
         break;
       case "body":
-        if (this.v.expanded.has(c.seq)) list.invalidate(this.itemKey(c.seq));
+        if (this.v.expanded.has(c.seq) || this.s.density === "comfortable")
+          list.invalidate(this.itemKey(c.seq));
         break;
     }
   };
@@ -338,6 +356,7 @@ class MessageList {
     for (const c of this.cleanups) c();
     this.cleanups.length = 0;
     clearTimeout(this.bodyTimer);
+    clearTimeout(this.laterTimer);
     this.v.root.removeEventListener("keydown", this.onKey);
     this.list.dispose();
     this.wrap.remove();

@@ -9,6 +9,7 @@ import { isMarker } from "../filter";
 import { formatBytes, formatTime } from "../time";
 import type { Row } from "../types";
 import { buildDetail, type ItemHooks } from "./detail";
+import { buildPreview, showsPreview } from "./preview";
 import type { View } from "./view";
 
 /** The classes of a row element (as `buildRow` sets them). */
@@ -54,6 +55,13 @@ export function buildRow(v: View, row: Row, depth: number, hooks: ItemHooks): HT
   );
   el.append(line);
   if (open) el.append(buildDetail(v, row, hooks));
+  else if (showsPreview(v, row)) {
+    const preview = buildPreview(v, row, hooks, () => hooks.open(row.seq));
+    if (preview) {
+      el.classList.add("jpf-tall");
+      el.append(preview);
+    }
+  }
   return el;
 }
 

@@ -22,6 +22,19 @@ export const mountToolbar: Mount = (parent, v) => {
     b.addEventListener("click", () => s.chooseMode(m));
     modes.append(b);
   }
+  const density = h(
+    "button",
+    {
+      type: "button",
+      "data-role": "density",
+      class: "jpf-btn",
+      title: "One line per message (for floods), or each message's content inline",
+    },
+    "compact",
+  );
+  density.addEventListener("click", () =>
+    s.chooseDensity(s.density === "compact" ? "comfortable" : "compact"),
+  );
   const pause = h("button", { type: "button", "data-role": "pause", class: "jpf-btn" });
   pause.addEventListener("click", () => s.save("paused", !s.paused));
   const clear = h(
@@ -62,6 +75,7 @@ export const mountToolbar: Mount = (parent, v) => {
     "div",
     { class: "jpf-toolbar" },
     modes,
+    density,
     pause,
     clear,
     h("label", { class: "jpf-check", title: "Also list status messages" }, showStatus, " status"),
@@ -88,6 +102,8 @@ export const mountToolbar: Mount = (parent, v) => {
     showStatus.checked = f.showStatus;
     showOwn.checked = f.showOwn === true;
     v.root.dataset.view = s.mode;
+    v.root.dataset.density = s.density;
+    density.setAttribute("aria-pressed", String(s.density === "compact"));
     for (const b of modes.querySelectorAll<HTMLButtonElement>("[data-role=mode]")) {
       b.setAttribute("aria-pressed", String(b.dataset.mode === s.mode));
     }
