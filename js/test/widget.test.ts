@@ -194,6 +194,47 @@ describe("widget", () => {
     expect(preview()).not.toBeNull();
   });
 
+  it("moves between rows with the arrow keys or j/k, opens with Enter, copies with c", async () => {
+    const f = fakeModel({ density: "compact" });
+    const el = document.createElement("div");
+    document.body.append(el);
+    cleanup = widget.render({ model: f.model, el });
+    f.custom({ kind: "rows" }, [row(1), row(2), row(3)]);
+    await settle();
+    const root = el.querySelector(".jpf-monitor") as HTMLElement;
+    const press = async (key: string) => {
+      (document.activeElement && root.contains(document.activeElement)
+        ? document.activeElement
+        : root
+      ).dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
+      await settle();
+    };
+    const focused = () => el.querySelector<HTMLElement>(".jpf-focused")?.dataset.seq;
+    root.focus();
+    await press("k"); // from the end of what is on screen: the last row
+    expect(focused()).toBe("3");
+    expect((document.activeElement as HTMLElement).dataset.seq).toBe("3");
+    await press("ArrowUp");
+    await press("k");
+    expect(focused()).toBe("1");
+    await press("j");
+    expect(focused()).toBe("2");
+    await press("ArrowDown");
+    expect(focused()).toBe("3");
+    await press("Enter");
+    const opened = el.querySelector<HTMLElement>("[data-role=row][data-seq='3']");
+    expect(opened?.getAttribute("aria-expanded")).toBe("true");
+    const asked = f.sent.filter((m) => m.kind === "bodies").flatMap((m) => m.seqs as number[]);
+    expect(asked).toContain(3);
+    await press("c");
+    expect(
+      el.querySelector<HTMLElement>("[data-role=row][data-seq='3']")?.dataset.copied,
+    ).toBeDefined();
+    expect(el.querySelector("[data-role=list]")?.getAttribute("role")).toBe("list");
+    expect(opened?.getAttribute("role")).toBe("listitem");
+    expect(opened?.getAttribute("aria-label")).toContain("stream");
+  });
+
   it("shares one state between two views of a model: each batch is decoded once", async () => {
     const f = fakeModel();
     const a = document.createElement("div");

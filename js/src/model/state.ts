@@ -34,8 +34,8 @@ export type ListChange =
   | { kind: "mode" }
   /** The window was emptied (a switch to another kernel): views jump to the end. */
   | { kind: "cleared" }
-  /** New rows at the end; `removed` rows were cut at the top. */
-  | { kind: "live"; removed: number }
+  /** `added` new rows listed at the end; `removed` rows were cut at the top. */
+  | { kind: "live"; removed: number; added: number }
   /** `added` older rows were put at the top (0: none, ask again). */
   | { kind: "older"; added: number }
   /** Only fewer rows (the filter text narrowed). */
@@ -513,7 +513,12 @@ export class MonitorState {
       this.shown = [];
       this.paging.restart(res.added[0].seq);
     }
-    for (const r of res.added) if (this.predicate(r)) this.shown.push(r);
+    let listed = 0;
+    for (const r of res.added) {
+      if (!this.predicate(r)) continue;
+      this.shown.push(r);
+      listed += 1;
+    }
     // Rows the window dropped stay listed, up to a bound; those cut can be asked for again.
     const most = SHOWN_WINDOWS * this.store.maxRows;
     if (this.shown.length > most) {
@@ -526,7 +531,7 @@ export class MonitorState {
       this.threadIx.addAll(res.added);
       if (res.dropped) this.threadIx.dropBefore(this.store.firstSeq);
     }
-    this.emit({ kind: "live", removed: this.threadIx ? 0 : removed });
+    this.emit({ kind: "live", removed: this.threadIx ? 0 : removed, added: listed });
   }
 
   rowBySeq(seq: number): Row | undefined {

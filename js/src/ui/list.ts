@@ -6,7 +6,7 @@
  */
 
 import { effect } from "@preact/signals-core";
-import { h, setText } from "../dom";
+import { copyText, h, setText } from "../dom";
 import { isMarker } from "../filter";
 import { emptyListText } from "../header";
 import type { ListChange, MonitorState } from "../model/state";
@@ -35,12 +35,25 @@ class MessageList {
   private threadLines: ThreadLines | null = null;
   private bodyTimer = 0;
   private laterTimer = 0;
-  readonly scroller = h("div", { class: "jpf-list", "data-role": "list", tabindex: "-1" });
+  readonly scroller = h("div", {
+    class: "jpf-list",
+    "data-role": "list",
+    tabindex: "-1",
+    role: "list",
+    "aria-label": "messages (arrow keys or j/k move, Enter opens, c copies)",
+  });
   readonly jump = h(
     "button",
-    { type: "button", class: "jpf-jump", "data-role": "jump-latest" },
+    { type: "button", class: "jpf-jump", "data-role": "jump-latest", "data-new": "0" },
     "↓ jump to latest",
   );
+  /** Rows listed while scrolled up (shown on "jump to latest"). */
+  private newRows = 0;
+  /** The item the keyboard is on (its list key, "" for none) and whether to focus it. */
+  private focusKey = "";
+  private wantFocus = false;
+  /** The element last given focus. */
+  private focused: HTMLElement | null = null;
   readonly empty = h("div", { class: "jpf-empty" });
   readonly wrap = h("div", { class: "jpf-listwrap" }, this.scroller, this.jump, this.empty);
   private readonly hooks: ItemHooks = {
@@ -71,8 +84,10 @@ class MessageList {
     this.list.liveInterval = LIVE_DRAW_MS;
     this.list.onFollowChange = (f) => {
       this.jump.hidden = f;
+      if (f) this.countNew(-this.newRows);
     };
     this.list.onRendered = () => {
+      this.showFocus();
       markCutPreviews(this.list.win);
       this.requestVisibleBodies();
       if (this.list.range[0] <= OLDER_MARGIN) this.s.askOlder();
@@ -101,12 +116,91 @@ class MessageList {
 
   private onKey = (ev: KeyboardEvent) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    if ((ev.target as HTMLElement).closest("input, select, textarea, [contenteditable]")) return;
-    if (ev.key === "End") {
-      ev.preventDefault();
-      this.list.jumpToEnd();
-    }
+    const t = ev.target as HTMLElement;
+    if (t.closest("input, select, textarea, button, [contenteditable]")) return;
+    const step = { ArrowDown: 1, j: 1, ArrowUp: -1, k: -1 }[ev.key];
+    if (ev.key === "End") this.list.jumpToEnd();
+    else if (step) this.moveFocus(step);
+    else if (ev.key === "Enter" && this.focusKey) this.openFocused();
+    else if (ev.key === "c" && this.focusKey) this.copyFocused();
+    else return;
+    ev.preventDefault();
+    ev.stopPropagation();
   };
+
+  private countNew(n: number): void {
+    this.newRows += n;
+    this.jump.dataset.new = String(this.newRows);
+    setText(this.jump, this.newRows ? `↓ ${this.newRows} new` : "↓ jump to latest");
+  }
+
+  /** Move the keyboard to the next (1) or previous (-1) item, from the one on screen. */
+  private moveFocus(step: number): void {
+    const n = this.list.source.count();
+    if (!n) return;
+    let i = this.focusKey ? this.indexOfKey(this.focusKey) : -1;
+    if (i < 0) i = step > 0 ? this.list.range[0] - 1 : Math.min(n, this.list.range[1] + 1);
+    i = Math.max(0, Math.min(n - 1, i + step));
+    this.focusKey = this.list.source.keyAt(i);
+    this.wantFocus = true;
+    this.list.reveal(i);
+    this.list.schedule();
+  }
+
+  /** The element drawn for an item key, if on screen. */
+  private elementOf(key: string): HTMLElement | null {
+    const sel = key.startsWith("r:")
+      ? `[data-role=row][data-seq="${key.slice(2)}"]`
+      : `.jpf-thread-head[data-thread-key="${CSS.escape(key)}"]`;
+    return this.list.win.querySelector<HTMLElement>(sel);
+  }
+
+  /** Mark the keyboard's item (and give it focus after a key moved it). */
+  private showFocus(): void {
+    for (const el of this.list.win.querySelectorAll<HTMLElement>(".jpf-focused"))
+      if (el !== this.elementOf(this.focusKey)) el.classList.remove("jpf-focused");
+    const el = this.focusKey ? this.elementOf(this.focusKey) : null;
+    if (!el) return;
+    el.classList.add("jpf-focused");
+    if (!el.hasAttribute("tabindex")) el.tabIndex = -1;
+    // Focus it after a key moved it, or again when its element was rebuilt (a body arrived)
+    // while it had focus.
+    const lost =
+      this.focused && !this.focused.isConnected && document.activeElement === document.body;
+    if (this.wantFocus || lost) {
+      this.wantFocus = false;
+      el.focus({ preventScroll: true });
+      this.focused = el;
+    }
+  }
+
+  private openFocused(): void {
+    const key = this.focusKey;
+    if (key.startsWith("r:")) {
+      const seq = Number(key.slice(2));
+      const row = this.s.rowBySeq(seq) ?? this.s.shown.find((r) => r.seq === seq);
+      if (row && !isMarker(row)) this.toggleExpanded(seq, key);
+    } else {
+      if (this.v.collapsed.has(key)) this.v.collapsed.delete(key);
+      else this.v.collapsed.add(key);
+      this.relines();
+    }
+    this.wantFocus = true;
+  }
+
+  /** Copy the keyboard's row as JSON: its body when held, else its row. */
+  private copyFocused(): void {
+    const key = this.focusKey;
+    const head = key.startsWith("r:") ? null : this.s.threadIx?.threads.get(key)?.head;
+    const seq = head ? head.seq : Number(key.slice(2));
+    const row = head ?? this.s.rowBySeq(seq) ?? this.s.shown.find((r) => r.seq === seq);
+    if (!row) return;
+    const text = JSON.stringify(this.s.bodies.get(seq) ?? row, null, 2);
+    void copyText(text).then((ok) => {
+      const el = this.elementOf(key);
+      if (el) el.dataset.copied = ok ? "true" : "false";
+    });
+  }
 
   /** The empty list's note: why nothing is listed. */
   private drawEmpty(): void {
@@ -217,6 +311,7 @@ class MessageList {
         group = h("div", {
           class: "jpf-thread",
           "data-role": "thread",
+          role: "group",
           "data-parent-id": th.parentId,
           "data-comm-id": th.commId || undefined,
         });
@@ -335,6 +430,7 @@ class MessageList {
         list.invalidate();
         break;
       case "live":
+        if (!list.following && c.added) this.countNew(c.added);
         if (this.s.threadIx) this.threadLines = null;
         else list.shiftUp(c.removed);
         list.scheduleLive();

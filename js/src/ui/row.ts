@@ -3,7 +3,7 @@
  * size; opened, its detail below. Markers (channel `monitor`) are one line of text. Collapsed
  * rows are rewritten in place (`patchRow`) when the list reuses their elements.
  */
-import { fillRoute, routeKey, routeSpan } from "../clients";
+import { directionWords, fillRoute, routeKey, routeSpan } from "../clients";
 import { h, setText } from "../dom";
 import { isMarker } from "../filter";
 import { formatBytes, formatTime } from "../time";
@@ -12,6 +12,13 @@ import { buildDetail, type ItemHooks } from "./detail";
 import { buildPreview, showsPreview } from "./preview";
 import type { View } from "./view";
 
+/** What a screen reader says for a row. */
+function rowLabel(row: Row): string {
+  const route = row.direction ? ` ${directionWords(row.direction)}` : "";
+  const client = row.client ? ` client ${row.client}` : "";
+  return `${row.msg_type} on ${row.channel}${route}${client}: ${row.summary}`;
+}
+
 /** The classes of a row element (as `buildRow` sets them). */
 function rowClass(row: Row, open: boolean, depth: number): string {
   return `jpf-row${open ? " jpf-expanded" : ""}${depth ? " jpf-nested" : ""}${row.own ? " jpf-own" : ""}`;
@@ -19,6 +26,8 @@ function rowClass(row: Row, open: boolean, depth: number): string {
 
 export function buildRow(v: View, row: Row, depth: number, hooks: ItemHooks): HTMLElement {
   const attrs = {
+    role: "listitem",
+    "aria-label": rowLabel(row),
     "data-role": "row",
     "data-seq": String(row.seq),
     "data-msg-type": row.msg_type,
@@ -40,7 +49,12 @@ export function buildRow(v: View, row: Row, depth: number, hooks: ItemHooks): HT
     );
   }
   const open = v.expanded.has(row.seq);
-  const el = h("div", { ...attrs, class: rowClass(row, open, depth) });
+  const el = h("div", {
+    ...attrs,
+    class: rowClass(row, open, depth),
+    tabindex: "-1",
+    "aria-expanded": String(open),
+  });
   const line = h(
     "div",
     { class: "jpf-line", title: `${row.msg_type} ${row.msg_id}` },
@@ -92,6 +106,7 @@ export function patchRow(v: View, el: HTMLElement, row: Row | undefined): boolea
     client: el.getAttribute("data-client") ?? "",
   };
   if (routeKey(was) !== routeKey(row)) fillRoute(route, row);
+  set(el, "aria-label", rowLabel(row));
   set(el, "data-seq", String(row.seq));
   set(el, "data-msg-type", row.msg_type);
   set(el, "data-channel", row.channel);

@@ -108,6 +108,9 @@ export function buildThreadHead(v: View, th: Thread, hooks: ItemHooks): HTMLElem
     "div",
     {
       class: "jpf-thread-head",
+      role: "listitem",
+      tabindex: "-1",
+      "aria-expanded": String(!closed),
       "data-thread-key": th.key,
       "data-head": th.kind === "comm" ? "comm" : head ? "request" : "placeholder",
       "data-direction": head?.direction || undefined,
