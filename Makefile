@@ -29,7 +29,7 @@ $(OLDEST_STAMP): pyproject.toml env/oldest.txt | $(STAMP)
 oldest: $(OLDEST_STAMP)
 
 # The bundle is rebuilt on every run: esbuild takes well under a second.
-jpf_widget/static/widget.js: $(STAMP) $(wildcard js/src/*.ts js/src/*.css js/build.mjs)
+jpf_widget/static/widget.js: $(STAMP) $(shell find js/src -name "*.ts" -o -name "*.css") js/build.mjs
 	cd js && npm run --silent build
 
 # What compiling jpf_widget/_wire.c needs: a C compiler, Python's and OpenSSL's headers.

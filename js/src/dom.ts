@@ -22,8 +22,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 export async function copyText(text: string): Promise<boolean> {
   try {
     if (typeof navigator !== "undefined" && navigator.clipboard?.writeText) {
-      await navigator.clipboard.writeText(text);
-      return true;
+      // A permission prompt nobody answers must not leave the copy pending for ever.
+      const gaveUp = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000));
+      return await Promise.race([navigator.clipboard.writeText(text).then(() => true), gaveUp]);
     }
   } catch {
     // Not allowed (insecure context, no permission): fall through.

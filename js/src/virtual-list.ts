@@ -181,6 +181,36 @@ export class VirtualList {
     this.draw();
   }
 
+  /**
+   * Bring item `index` on screen: nothing moves when it is already there; otherwise the list
+   * scrolls just enough (and stops following the tail, unless it is the last item).
+   */
+  reveal(index: number): void {
+    const n = this.source.count();
+    if (index < 0 || index >= n) return;
+    if (index === n - 1) {
+      this.jumpToEnd();
+      return;
+    }
+    const H = this.rowHeight;
+    const total = n * H + this.layoutExtras();
+    const s = this.scroller;
+    const viewH = this.viewH || s.clientHeight || 400;
+    const top = this.following ? Math.max(0, total - viewH) : s.scrollTop;
+    const at = offsetOf(index, H, this.sortedExtras);
+    const end = offsetOf(index + 1, H, this.sortedExtras);
+    let next = top;
+    if (at < top) next = at;
+    else if (end > top + viewH) next = Math.min(at, end - viewH);
+    if (next === top) return;
+    if (this.following) {
+      this.following = false;
+      this.onFollowChange(false);
+    }
+    s.scrollTop = next;
+    this.draw();
+  }
+
   /** Keep the viewport on the same items after `n` items were removed at the top. */
   shiftUp(n: number): void {
     if (!this.following && n > 0)
@@ -309,11 +339,12 @@ export class VirtualList {
     const nodes = this.source.arrange ? this.source.arrange(items) : items.map((x) => x.el);
     reconcile(this.win, nodes);
     this.lastRange = [first, last];
-    // Measure expanded items; draw again if their heights changed.
+    // Measure expanded items (and rows showing content inline); draw again if their heights
+    // changed.
     let changed = false;
     for (const { index, el } of items) {
       const key = this.source.keyAt(index);
-      const tall = el.classList.contains("jpf-expanded");
+      const tall = el.classList.contains("jpf-expanded") || el.classList.contains("jpf-tall");
       const ex = tall ? Math.max(0, el.offsetHeight - H) : 0;
       const old = this.extras.get(key) ?? 0;
       if (Math.abs(ex - old) > 0.5) {

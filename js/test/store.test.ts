@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { LruMap } from "../src/lru";
 import { lowerBound, RowStore } from "../src/store";
 import { row } from "./helpers";
 
@@ -50,28 +49,5 @@ describe("RowStore", () => {
     expect(lowerBound(rows, 3)).toBe(1);
     expect(lowerBound(rows, 4)).toBe(2);
     expect(lowerBound(rows, 8)).toBe(4);
-  });
-});
-
-describe("LruMap", () => {
-  it("evicts the least recently used entry", () => {
-    const m = new LruMap<number, string>(2);
-    m.set(1, "a");
-    m.set(2, "b");
-    m.get(1);
-    m.set(3, "c");
-    expect(m.has(1)).toBe(true);
-    expect(m.has(2)).toBe(false);
-    expect(m.size).toBe(2);
-  });
-  it("respects a byte budget", () => {
-    const m = new LruMap<number, string>(100, 10);
-    m.set(1, "a", 6);
-    m.set(2, "b", 6);
-    expect(m.has(1)).toBe(false);
-    expect(m.bytes).toBe(6);
-    m.set(3, "c", 50);
-    expect(m.size).toBe(1);
-    expect(m.has(3)).toBe(true);
   });
 });

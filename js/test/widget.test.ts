@@ -153,6 +153,131 @@ describe("widget", () => {
     expect(el.querySelector("[data-role=rendered-output]")?.textContent).toContain("hello");
   });
 
+  it("shows each row's content inline in comfortable density, by mode, and one line in compact", async () => {
+    const f = fakeModel({ density: "comfortable" });
+    const el = document.createElement("div");
+    document.body.append(el);
+    cleanup = widget.render({ model: f.model, el });
+    f.custom({ kind: "rows" }, [row(7, { msg_type: "stream", summary: "hello" })]);
+    await settle();
+    // the stream calmed down: the on-screen row's body is asked for, no click
+    await vi.advanceTimersByTimeAsync(1000);
+    const req = f.sent.find((m) => m.kind === "bodies");
+    expect(req).toMatchObject({ kind: "bodies", seqs: [7] });
+    f.custom({ kind: "bodies", id: req?.id }, [
+      {
+        seq: 7,
+        header: { msg_type: "stream" },
+        parent_header: {},
+        metadata: {},
+        content: { name: "stdout", text: "hello inline" },
+        buffers: [],
+      },
+    ]);
+    await settle();
+    const preview = () => el.querySelector("[data-role=row][data-seq='7'] [data-role=preview]");
+    expect(preview()?.querySelector("[data-role=rendered-output]")?.textContent).toContain(
+      "hello inline",
+    );
+    expect(el.querySelector(".jpf-detail")).toBeNull();
+    (el.querySelector("[data-role=mode][data-mode=raw]") as HTMLButtonElement).click();
+    await settle();
+    expect(preview()?.querySelector("[data-role=raw-json]")?.textContent).toContain("hello inline");
+    const toggle = el.querySelector("[data-role=density]") as HTMLButtonElement;
+    toggle.click();
+    await settle();
+    expect(f.state.density).toBe("compact");
+    expect(toggle.getAttribute("aria-pressed")).toBe("true");
+    expect(preview()).toBeNull();
+    f.model.set("density", "comfortable");
+    await settle();
+    expect(preview()).not.toBeNull();
+  });
+
+  it("moves between rows with the arrow keys or j/k, opens with Enter, copies with c", async () => {
+    const f = fakeModel({ density: "compact" });
+    const el = document.createElement("div");
+    document.body.append(el);
+    cleanup = widget.render({ model: f.model, el });
+    f.custom({ kind: "rows" }, [row(1), row(2), row(3)]);
+    await settle();
+    const root = el.querySelector(".jpf-monitor") as HTMLElement;
+    const press = async (key: string) => {
+      (document.activeElement && root.contains(document.activeElement)
+        ? document.activeElement
+        : root
+      ).dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
+      await settle();
+    };
+    const focused = () => el.querySelector<HTMLElement>(".jpf-focused")?.dataset.seq;
+    root.focus();
+    await press("k"); // from the end of what is on screen: the last row
+    expect(focused()).toBe("3");
+    expect((document.activeElement as HTMLElement).dataset.seq).toBe("3");
+    await press("ArrowUp");
+    await press("k");
+    expect(focused()).toBe("1");
+    await press("j");
+    expect(focused()).toBe("2");
+    await press("ArrowDown");
+    expect(focused()).toBe("3");
+    await press("Enter");
+    const opened = el.querySelector<HTMLElement>("[data-role=row][data-seq='3']");
+    expect(opened?.getAttribute("aria-expanded")).toBe("true");
+    const asked = f.sent.filter((m) => m.kind === "bodies").flatMap((m) => m.seqs as number[]);
+    expect(asked).toContain(3);
+    await press("c");
+    expect(
+      el.querySelector<HTMLElement>("[data-role=row][data-seq='3']")?.dataset.copied,
+    ).toBeDefined();
+    expect(el.querySelector("[data-role=list]")?.getAttribute("role")).toBe("list");
+    expect(opened?.getAttribute("role")).toBe("listitem");
+    expect(opened?.getAttribute("aria-label")).toContain("stream");
+  });
+
+  it("shares one state between two views of a model: each batch is decoded once", async () => {
+    const f = fakeModel();
+    const a = document.createElement("div");
+    const b = document.createElement("div");
+    document.body.append(a, b);
+    // anywidget gives initialize and each render a proxy of its own of the one model
+    const proxy = (): Model => ({ ...f.model });
+    const endModel = widget.initialize({ model: proxy() });
+    const disposeA = widget.render({ model: proxy(), el: a });
+    const disposeB = widget.render({ model: proxy(), el: b });
+    const stats = () =>
+      (globalThis as unknown as { __jpfDecoded: { batches: number; liveRows: number } })
+        .__jpfDecoded;
+    const before = { ...stats() };
+    f.custom({ kind: "rows" }, [row(1), row(2), row(3, { summary: "third" })]);
+    await settle();
+    expect(stats().batches - before.batches).toBe(1);
+    expect(stats().liveRows - before.liveRows).toBe(3);
+    const seqs = (el: HTMLElement) =>
+      [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => r.dataset.seq);
+    expect(seqs(a)).toEqual(["1", "2", "3"]);
+    expect(seqs(b)).toEqual(["1", "2", "3"]);
+    // a filter typed in one view filters both (the filters are the model's)
+    const text = a.querySelector("[data-role=filter-text]") as HTMLInputElement;
+    text.value = "third";
+    text.dispatchEvent(new Event("input"));
+    await settle();
+    expect(seqs(a)).toEqual(["3"]);
+    expect(seqs(b)).toEqual(["3"]);
+    await settle(); // saved to the trait 300 ms after the last keystroke
+    expect(f.state.filter_text).toBe("third");
+    // one view goes: the other keeps its rows and Python hears nothing yet
+    disposeA();
+    expect(f.sent.some((m) => m.kind === "views")).toBe(false);
+    f.custom({ kind: "rows" }, [row(4, { summary: "third again" })]);
+    await settle();
+    expect(seqs(b)).toEqual(["3", "4"]);
+    disposeB();
+    expect(f.sent[f.sent.length - 1]).toEqual({ kind: "views", count: 0 });
+    expect(f.listeners()).toBe(0);
+    endModel();
+  });
+
   it("removes its listeners and DOM on cleanup", () => {
     const f = fakeModel();
     const el = document.createElement("div");
@@ -230,6 +355,7 @@ describe("widget", () => {
     (el.querySelector("[data-role=picker-row]") as HTMLElement).click();
     const again = f.sent[f.sent.length - 1];
     f.custom({ kind: "error", id: again.id, message: "no such kernel" }, undefined);
+    await Promise.resolve(); // answers settle their request's promise
     f.custom({ kind: "rows" }, [row(6)]);
     const history = f.sent[f.sent.length - 1];
     expect(history).toMatchObject({ kind: "history" }); // the cleared window is asked for again
@@ -464,6 +590,7 @@ describe("widget", () => {
     expect(batch).toHaveLength(1);
     expect(batch[0].seqs).toEqual([1, 2, 3]);
     f.custom({ kind: "error", id: batch[0].id, message: "Recursion limit reached" }, undefined);
+    await Promise.resolve(); // answers settle their request's promise
     const singles = f.sent.filter((m) => m.kind === "bodies").slice(1);
     expect(singles.map((m) => m.seqs)).toEqual([[1], [2], [3]]);
     const body = (seq: number) => ({
