@@ -29,7 +29,7 @@ from jpf_widget.cli import main as jpf
 from jpf_widget.tap import EVENT_TAG, TAGS, parse_event, split_tag, tap_info, tap_status
 from jpf_widget.tap.kernelspec import install
 
-from .conftest import Kernel
+from .conftest import Kernel, wait_until
 
 DELIM = b"<IDS|MSG>"
 SPEC = "python3-tap"
@@ -48,6 +48,19 @@ def install_specs(prefix: Path) -> KernelSpecManager:
     (kernels / f"{SPEC}-message").mkdir()
     (kernels / f"{SPEC}-message" / "kernel.json").write_text(json.dumps(spec))
     return KernelSpecManager(kernel_dirs=[str(kernels)])
+
+
+def ready(client: BlockingKernelClient, timeout: float = 60) -> None:
+    """``wait_for_ready``, and the replies to its kernel_info_requests read.
+
+    ``wait_for_ready`` sends another request each time a reply or an iopub message is slow (under
+    load), and returns on the first reply: the others would come before the reply a test waits
+    for. One more request, whose reply comes after all of them, tells when they are read.
+    """
+    client.wait_for_ready(timeout=timeout)
+    last = client.kernel_info()
+    while (reply := client.get_shell_msg(timeout=timeout))["parent_header"]["msg_id"] != last:
+        assert reply["msg_type"] == "kernel_info_reply", reply["msg_type"]
 
 
 def start_tapped(
@@ -72,7 +85,7 @@ def start_tapped(
     manager.start_kernel(extra_arguments=["--HistoryManager.enabled=False"] if ipykernel else [])
     client = manager.blocking_client()
     client.start_channels()
-    client.wait_for_ready(timeout=60)
+    ready(client)
     return Kernel(manager, client)
 
 
@@ -117,7 +130,7 @@ def new_client(kernel: Kernel) -> BlockingKernelClient:
     client = BlockingKernelClient(connection_file=kernel.connection_file)
     client.load_connection_file()
     client.start_channels()
-    client.wait_for_ready(timeout=30)
+    ready(client, 30)
     return client
 
 
@@ -190,12 +203,25 @@ class CaptureReader:
             if self.sub.poll(int(min(left, 0.2) * 1000)):
                 self.take(self.sub.recv_multipart())
 
-    def find(self, msg_type: str, tag: str) -> list[Captured]:
-        return [m for m in self.messages if m.msg_type == msg_type and m.frames[0] == tag.encode()]
+    def find(self, msg_type: str, tag: str, parent: str | None = None) -> list[Captured]:
+        """The messages of ``msg_type`` under ``tag``; only the replies and outputs of request
+        ``parent`` if given."""
+        return [
+            m
+            for m in self.messages
+            if m.msg_type == msg_type
+            and m.frames[0] == tag.encode()
+            and (parent is None or m.parent.get("msg_id") == parent)
+        ]
 
-    def wait_for(self, msg_type: str, tag: str, count: int = 1) -> list[Captured]:
-        self.wait(lambda: len(self.find(msg_type, tag)) >= count, what=f"{count} {tag} {msg_type}")
-        return self.find(msg_type, tag)
+    def wait_for(
+        self, msg_type: str, tag: str, count: int = 1, parent: str | None = None
+    ) -> list[Captured]:
+        self.wait(
+            lambda: len(self.find(msg_type, tag, parent)) >= count,
+            what=f"{count} {tag} {msg_type}" + (f" to {parent}" if parent else ""),
+        )
+        return self.find(msg_type, tag, parent)
 
     def close(self) -> None:
         self.sub.close()
@@ -251,7 +277,12 @@ def test_connection_files(tapped: Kernel, runtime_dir: Path) -> None:
     assert set(status["counts"]) == {tag.decode() for tag in TAGS}
     assert tap_info({k: v for k, v in public.items() if k != "jpf_tap"}) is None
     # the only connection file in the runtime dir is the public one
-    assert [p.name for p in runtime_dir.glob("*.json")] == [Path(tapped.connection_file).name]
+    ours = [
+        p.name
+        for p in runtime_dir.glob("*.json")
+        if json.loads(p.read_text()).get("key") == public["key"]
+    ]
+    assert ours == [Path(tapped.connection_file).name]  # the run's runtime dir is shared
 
 
 def test_jpf_list_and_jpf_tap_status(tapped: Kernel, capsys: pytest.CaptureFixture[str]) -> None:
@@ -443,17 +474,46 @@ def test_interrupt_by_message(start_tap: Callable[..., Kernel]) -> None:
         reader.close()
 
 
+#: A cell to interrupt: it says when it runs, then sleeps a minute.
+SLEEPER = "print('running', flush=True)\nimport time\nfor _ in range(600): time.sleep(0.1)"
+
+
+def interruptible(client: BlockingKernelClient) -> str:
+    """Run :data:`SLEEPER`; its msg_id.
+
+    ``stop_on_error=False``: the interrupted cell's error must not abort the next request.
+    ipykernel 7 sends the error reply first and only then starts aborting, until a marker it
+    queues behind the requests already received has passed: a request sent on that reply can
+    arrive first, and be aborted.
+    """
+    return client.execute(SLEEPER, stop_on_error=False)
+
+
+def wait_running(client: BlockingKernelClient, sent: str, timeout: float = 20) -> None:
+    """Wait for the output of cell ``sent``, which it prints once it runs.
+
+    Only then does a SIGINT interrupt the cell: ipykernel ignores SIGINT between requests, and
+    one that comes while it handles the request outside IPython's ``run_cell`` (``execute_input``
+    is published before it) ends the handler with "KeyboardInterrupt caught in kernel" and no
+    reply at all. The kernel's own stderr at startup (debugpy's warnings) is a stream too, with
+    no parent.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = client.get_iopub_msg(timeout=max(0.0, deadline - time.monotonic()))
+        if msg["msg_type"] == "stream" and msg["parent_header"].get("msg_id") == sent:
+            assert msg["content"]["text"] == "running\n", msg["content"]
+            return
+
+
 def _interrupted(kernel: Kernel) -> None:
     client = kernel.client
-    sent = client.execute("import time\nfor _ in range(600): time.sleep(0.1)")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:  # wait until it runs
-        msg = client.get_iopub_msg(timeout=20)
-        if msg["msg_type"] == "execute_input" and msg["parent_header"]["msg_id"] == sent:
-            break
+    sent = interruptible(client)
+    wait_running(client, sent)
     kernel.manager.interrupt_kernel()
     reply = reply_to(client, sent, timeout=20)
     assert (reply["content"]["status"], reply["content"]["ename"]) == ("error", "KeyboardInterrupt")
+    assert reply_to(client, client.execute("6 * 7"))["content"]["status"] == "ok"
 
 
 FLOOD = """
@@ -493,9 +553,14 @@ def test_a_capture_reader_that_does_not_read_never_slows_the_kernel(
         start = time.monotonic()
         reply_to(prober, prober.kernel_info())
         assert time.monotonic() - start < 2.0
-        counts = tap_status(tap_info(tapped.connection_file))["counts"]  # type: ignore[arg-type]
-        relayed = counts["iopub<"]["frames"] - before
-        assert relayed >= 100_000 * 6  # the comm messages, each delimiter, signature and 4 parts
+
+        def relayed() -> int:
+            counts = tap_status(tap_info(tapped.connection_file))["counts"]  # type: ignore[arg-type]
+            return int(counts["iopub<"]["frames"]) - before
+
+        # the comm messages, each delimiter, signature and 4 parts; the reply on shell can come
+        # before the flood's last messages on iopub have passed the relay
+        wait_until(lambda: relayed() >= 100_000 * 6, 30, "the flood relayed on iopub")
         got = 0
         while stalled.sub.poll(0):
             stalled.sub.recv_multipart()
@@ -526,7 +591,7 @@ def test_xeus_python_through_the_tap(runtime_dir: Path, tmp_path: Path) -> None:
             assert reply["content"]["user_expressions"]["name"]["data"]["text/plain"] == "'ada'"
             assert a.hb_channel.is_beating()
             kernel.manager.restart_kernel()
-            a.wait_for_ready(timeout=60)
+            ready(a)
             reply_to(a, a.execute("1"))
             reader.wait_for("input_reply", "stdin>")
             reader.wait_for("execute_reply", "shell<", 3)

@@ -15,8 +15,11 @@ Signals. The kernel runs in a process group of its own, and the wrapper forwards
 SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to that group: a launcher that signals the
 wrapper's pid (VS Code) or its group (jupyter_client) interrupts the kernel exactly once. SIGINT
 is handled by a Python function, never ignored, because an ignored signal stays ignored across
-exec and the kernel would inherit it. On Linux the kernel also gets SIGTERM if the wrapper dies
-without a chance to forward anything (``PR_SET_PDEATHSIG``).
+exec and the kernel would inherit it. Only the main thread can take these signals (the relay's
+threads are started with them blocked): Python runs a handler in the main thread only, and that
+thread waits in ``waitpid`` for the kernel's whole life, so a signal the OS handed to a relay
+thread would be forwarded when the kernel has exited, that is never. On Linux the kernel also
+gets SIGTERM if the wrapper dies without a chance to forward anything (``PR_SET_PDEATHSIG``).
 
 A restart is the launcher's: it stops this wrapper and starts another, which binds the same
 public ports. Under the ``jpf-tap`` provisioner the wrapper is not run at all (the provisioner
@@ -34,7 +37,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -67,6 +70,19 @@ def _child_setup() -> None:  # pragma: no cover - runs in the child between fork
     os.setpgid(0, 0)
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _blocked(signums: Sequence[int]) -> Iterator[None]:
+    """Block ``signums`` in this thread meanwhile: threads started inside inherit the mask.
+
+    A signal that arrives meanwhile stays pending, and is handled here when it is unblocked.
+    """
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signums)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -147,7 +163,8 @@ def _run(
         private_dir=folder,
     )
     try:
-        relay.start()
+        with _blocked(FORWARDED):  # the relay's threads never take a signal to forward
+            relay.start()
     except RelayError as exc:
         log.error("%s", exc)  # noqa: TRY400 (the message says it all)
         os.killpg(kernel.pid, signal.SIGTERM)
