@@ -167,11 +167,11 @@ class TapProvisioner(LocalProvisioner):
             except BaseException:
                 self._forget()
                 raise
-        elif moved:
-            relay.repoint(Endpoints.from_info(private))
         else:
+            # new kernel-side sockets even on the same ports: what the old ones still held
+            # for the dead kernel (a shutdown_request it never read) must not reach the new one
             relay.relink_public()
-            relay.kernel_started()
+            relay.repoint(Endpoints.from_info(private), moved=moved)
         add_tap_field(km.connection_file, tap_field(relay, "provisioner"))
         return kwargs
 

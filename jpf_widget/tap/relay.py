@@ -378,8 +378,9 @@ class Relay:
 
     # ------------------------------------------------------------------ following the kernel
 
-    def repoint(self, kernel: Endpoints) -> None:
-        """Put the kernel-side sockets on ``kernel``'s ports (a kernel started on new ports).
+    def repoint(self, kernel: Endpoints, moved: bool = True) -> None:
+        """Put new kernel-side sockets on ``kernel``'s ports (a kernel started again, on new
+        ports when ``moved``); what the old sockets held for the old kernel is dropped.
 
         Each kernel-side loop is paused, its counts are kept, it is ended between two messages,
         and a new one runs with a new DEALER (or XSUB) behind the same inproc link, so what
@@ -403,15 +404,7 @@ class Relay:
             self.kernel = kernel
             self.kernel_launches += 1
             self._publish_later(
-                {"event": "kernel", "launches": self.kernel_launches, "moved": True}
-            )
-
-    def kernel_started(self) -> None:
-        """Count a launch of the kernel on the same ports (the kernel-side sockets reconnect)."""
-        with self._control_lock:
-            self.kernel_launches += 1
-            self._publish_later(
-                {"event": "kernel", "launches": self.kernel_launches, "moved": False}
+                {"event": "kernel", "launches": self.kernel_launches, "moved": moved}
             )
 
     def relink_public(self) -> None:
