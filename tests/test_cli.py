@@ -221,11 +221,13 @@ def test_tail_in_a_terminal_is_coloured_and_exits_after_count(
             *jpf("tail", kernel.kernel_id, "--count", "5"),
         ]
     )
+    # the pane's shell says how jpf ended, then waits to be killed with the session
+    shell_command += '; echo "jpf exited $?"; exec cat'
+
     subprocess.run(
         [*tmux, "new-session", "-d", "-s", "tail", "-x", "160", "-y", "40", shell_command],
         check=True,
     )
-    subprocess.run([*tmux, "set-option", "-t", "tail", "remain-on-exit", "on"], check=True)
 
     def screen() -> str:
         return subprocess.run(
@@ -235,19 +237,11 @@ def test_tail_in_a_terminal_is_coloured_and_exits_after_count(
             check=True,
         ).stdout
 
-    def pane(field: str) -> str:
-        return subprocess.run(
-            [*tmux, "display-message", "-p", "-t", "tail", f"#{{{field}}}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-
     wait_until(lambda: "attached to kernel" in screen(), 30, "jpf tail to attach")
     kernel.run("print('in a terminal')\n1/0")
-    wait_until(lambda: pane("pane_dead") == "1", 30, "jpf tail to exit after 5 messages")
-    assert pane("pane_dead_status") == "0"
+    wait_until(lambda: "jpf exited" in screen(), 30, "jpf tail to exit after 5 messages")
     text = screen()
+    assert "jpf exited 0" in ANSI.sub("", text)
     plain = ANSI.sub("", text)
     lines = [line for line in plain.splitlines() if LINE.match(line)]
     assert [LINE.match(line)[3] for line in lines] == [  # type: ignore[index]
