@@ -41,8 +41,8 @@ WINDOW_ROWS = 10_000
 _NOT_ATTACHED = "no kernel chosen: pick one, or call m.attach(target)"
 _STATIC = Path(__file__).parent / "static"
 _SAVE_CHUNK = 4096  # log entries taken under the log's lock at a time by save()
-# the counters a trace's last line keeps (Monitor.load gives them back)
-_RECORDED_STATS = (
+# the counters the view shows (with the bytes held)
+_COUNTERS = (
     "captured",
     "lost",
     "loss_detection",
@@ -50,11 +50,12 @@ _RECORDED_STATS = (
     "bad_signature",
     "malformed",
     "tap_dropped_frames",
-    "own_view_traffic",
     "restarts",
     "by_type",
     "by_channel",
 )
+# the counters a trace's last line keeps (Monitor.load gives them back)
+_RECORDED_STATS = (*_COUNTERS, "own_view_traffic")
 
 
 def _recorded_stats(stats: dict[str, Any]) -> dict[str, Any]:
@@ -498,21 +499,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
 
     def _counters(self) -> dict[str, Any]:
         stats = self.stats
-        return {
-            name: stats[name]
-            for name in (
-                "captured",
-                "lost",
-                "loss_detection",
-                "evicted",
-                "bad_signature",
-                "malformed",
-                "tap_dropped_frames",
-                "restarts",
-                "by_type",
-                "by_channel",
-            )
-        } | {"bytes": stats["held_bytes"]}
+        return {name: stats[name] for name in _COUNTERS} | {"bytes": stats["held_bytes"]}
 
     def own_requests(self) -> set[str]:
         return self._backend.own_requests if self._backend is not None else set()
