@@ -3,7 +3,7 @@
  * (`model/state.ts`); `render` (once per view) mounts the components of a view of it
  * (`ui/monitor.ts`). See ../README.md.
  */
-import { forgetState, stateOf } from "./model/state";
+import { forgetState, stateOf } from "./model/registry";
 import type { Model } from "./types";
 import { mountMonitor } from "./ui/monitor";
 
@@ -17,7 +17,7 @@ export default {
   render({ model, el }: { model: Model; el: HTMLElement }) {
     const state = stateOf(model);
     state.askHistory();
-    if (!state.target()) state.refreshKernels();
+    if (!state.target()) state.kernels.refresh();
     const dispose = mountMonitor(el, state, model);
     state.views += 1;
     return () => {

@@ -1,19 +1,15 @@
 /** The counters line: captured, shown, possible loss, evicted, bad signature, malformed. */
-import { effect } from "@preact/signals-core";
 import { h, setText } from "../dom";
 import type { MonitorState } from "../model/state";
 import { formatBytes } from "../time";
 import type { Counters } from "../types";
-import { asObj, asString, drawer, type Mount, onModel } from "./view";
-
-/** Counters follow row traffic at most this often (ms). */
-const INTERVAL = 250;
+import { asObj, asString, drawOnTraffic, type Mount } from "./view";
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
 /** How many rows the view lists (threaded: the rows in its threads). */
 export function shownCount(s: MonitorState): number {
-  if (s.mode !== "threaded") return s.shown.length;
+  if (s.mode !== "threaded") return s.listing.shown.length;
   let n = 0;
   for (const th of s.threads().visible()) n += th.rows.length;
   return n;
@@ -33,8 +29,8 @@ export const mountCounters: Mount = (parent, v) => {
       [
         "captured",
         "captured",
-        String(num(c.captured) || s.store.size),
-        `${s.store.size} in this view${c.bytes ? ` · ${formatBytes(num(c.bytes))}` : ""}`,
+        String(num(c.captured) || s.window.store.size),
+        `${s.window.store.size} in this view${c.bytes ? ` · ${formatBytes(num(c.bytes))}` : ""}`,
       ],
       [
         "shown",
@@ -95,26 +91,11 @@ export const mountCounters: Mount = (parent, v) => {
       setText(parts.value, value);
     }
   };
-  const d = drawer(draw, INTERVAL);
-  d.now();
-  const offTraits = onModel(m, ["change:capture"], d.now);
-  const offCounters = onModel(m, ["change:counters"], d.soon);
-  const offRows = effect(() => {
-    s.rowsTick.value;
-    d.soon();
-  });
-  const offSettings = effect(() => {
-    s.settingsTick.value;
-    d.now();
-  });
+  const d = drawOnTraffic(v, draw, ["change:capture"]);
   const offList = s.subscribe((c) => {
     if (c.kind !== "body") d.soon();
   });
   return () => {
-    offTraits();
-    offCounters();
-    offRows();
-    offSettings();
     offList();
     d.dispose();
     box.remove();

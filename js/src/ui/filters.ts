@@ -3,13 +3,10 @@
  * (through a tap, or once a request was seen) and clients (once one was seen). "Show only"
  * toggles: none pressed = all.
  */
-import { effect } from "@preact/signals-core";
 import { buildRouteChips } from "../clients";
 import { h } from "../dom";
 import type { Counters } from "../types";
-import { asObj, asString, drawer, type Mount, onModel } from "./view";
-
-const INTERVAL = 250;
+import { asObj, asString, drawOnTraffic, type Mount } from "./view";
 
 export function toggleIn(list: readonly string[], v: string): string[] {
   return list.includes(v) ? list.filter((x) => x !== v) : [...list, v];
@@ -29,12 +26,12 @@ export const mountFilters: Mount = (parent, v) => {
     const byChan =
       c.by_channel && Object.keys(c.by_channel).length
         ? new Map(Object.entries(c.by_channel))
-        : s.channelCounts;
+        : s.counts.channels;
     const base = tapped
       ? ["iopub", "shell", "control", "stdin", "monitor"]
       : ["iopub", "shell", "monitor"];
     const chans = [...base, ...[...byChan.keys()].filter((k) => !base.includes(k))];
-    const f = s.filters;
+    const f = s.filter.filters;
     const key = JSON.stringify([chans, f.channels]);
     if (key !== channelsKey) {
       channelsKey = key;
@@ -52,7 +49,7 @@ export const mountFilters: Mount = (parent, v) => {
             ch,
           );
           b.addEventListener("click", () =>
-            s.save("filter_channels", toggleIn(s.filters.channels, ch)),
+            s.save("filter_channels", toggleIn(s.filter.filters.channels, ch)),
           );
           return b;
         }),
@@ -65,9 +62,9 @@ export const mountFilters: Mount = (parent, v) => {
   };
 
   const drawRoutes = (tapped: boolean) => {
-    const f = s.filters;
-    const seen = [...s.clientCounts.entries()].sort((a, b) => a[0].localeCompare(b[0]));
-    const showDirections = tapped || s.seenToKernel;
+    const f = s.filter.filters;
+    const seen = [...s.counts.clients.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+    const showDirections = tapped || s.counts.seenToKernel;
     const ids = seen.map(([c]) => c);
     // Counts only change the chips' titles: rebuild when the chips themselves change.
     const key = JSON.stringify([showDirections, ids, f.directions, f.clients]);
@@ -79,39 +76,25 @@ export const mountFilters: Mount = (parent, v) => {
           clients: f.clients,
           seen,
           showDirections,
-          toggleDirection: (d) => s.save("filter_directions", toggleIn(s.filters.directions, d)),
-          toggleClient: (c) => s.save("filter_clients", toggleIn(s.filters.clients, c)),
+          toggleDirection: (d) =>
+            s.save("filter_directions", toggleIn(s.filter.filters.directions, d)),
+          toggleClient: (c) => s.save("filter_clients", toggleIn(s.filter.filters.clients, c)),
         }),
       );
     }
     for (const b of routes.querySelectorAll<HTMLElement>("[data-role=filter-client]")) {
-      const n = s.clientCounts.get(b.dataset.client ?? "") ?? 0;
+      const n = s.counts.clients.get(b.dataset.client ?? "") ?? 0;
       const title = `Show only client ${b.dataset.client}'s requests and replies (and iopub) · ${n} messages`;
       if (b.title !== title) b.title = title;
     }
   };
 
-  const d = drawer(() => {
+  const d = drawOnTraffic(v, () => {
     const tapped = asString(m.get("capture")) === "tap";
     drawChannels(tapped);
     drawRoutes(tapped);
-  }, INTERVAL);
-  d.now();
-  const offTraits = onModel(m, ["change:capture"], d.now);
-  const offCounters = onModel(m, ["change:counters"], d.soon);
-  const offRows = effect(() => {
-    s.rowsTick.value;
-    d.soon();
-  });
-  const offSettings = effect(() => {
-    s.settingsTick.value;
-    d.now();
-  });
+  }, ["change:capture"]);
   return () => {
-    offTraits();
-    offCounters();
-    offRows();
-    offSettings();
     d.dispose();
     channels.remove();
     routes.remove();

@@ -49,7 +49,7 @@ export const mountHeader: Mount = (parent, v) => {
   );
   switchKernel.addEventListener("click", () => {
     const open = !v.pickerOpen.value;
-    if (open) v.s.refreshKernels();
+    if (open) v.s.kernels.refresh();
     v.pickerOpen.value = open;
   });
   const copyId = copyButton(() => asString(m.get("kernel_id")), "copy-kernel-id", "copy");
@@ -145,7 +145,7 @@ export const mountHeader: Mount = (parent, v) => {
   const offTraits = onModel(m, TRAITS, d.now);
   const offPicker = effect(() => {
     v.pickerOpen.value;
-    v.s.pickerTick.value;
+    v.s.kernels.tick.value;
     d.now();
   });
   return () => {

@@ -18,7 +18,7 @@ export const mountLane: Mount = (parent, v) => {
   const wrap = h("div", { class: "jpf-lanewrap" }, lane, label);
   parent.append(wrap);
   const draw = () => {
-    const segs = laneSegments(s.statusRows, Date.now());
+    const segs = laneSegments(s.counts.statusRows, Date.now());
     const nodes = segs.map((seg) => {
       const ms = seg.end - seg.start;
       const el = h("span", {

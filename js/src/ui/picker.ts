@@ -23,16 +23,16 @@ export const mountPicker: Mount = (parent, v) => {
       {
         kernels: toKernels(m.get("kernels")),
         error: asString(m.get("kernels_error")),
-        refreshing: s.refreshing.value,
+        refreshing: s.kernels.refreshing.value,
         current: asString(m.get("kernel_id")),
         closable: s.target() !== "",
         now: Date.now(),
       },
       {
-        refresh: () => s.refreshKernels(),
+        refresh: () => s.kernels.refresh(),
         attach: (kernelId) => {
           v.pickerOpen.value = false;
-          s.attach(kernelId);
+          s.kernels.attach(kernelId);
         },
         close: () => {
           v.pickerOpen.value = false;
@@ -50,14 +50,14 @@ export const mountPicker: Mount = (parent, v) => {
   );
   const offState = effect(() => {
     v.pickerOpen.value;
-    s.pickerTick.value;
-    s.refreshing.value;
+    s.kernels.tick.value;
+    s.kernels.refreshing.value;
     d.now();
   });
-  const failures = s.attachFailed.peek();
+  const failures = s.kernels.failed.peek();
   const offFailed = effect(() => {
     // An attach failed: show the picker again.
-    if (s.attachFailed.value !== failures) v.pickerOpen.value = true;
+    if (s.kernels.failed.value !== failures) v.pickerOpen.value = true;
   });
   const timer = window.setInterval(() => {
     const panel = wrap.firstElementChild;

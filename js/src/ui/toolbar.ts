@@ -36,7 +36,7 @@ export const mountToolbar: Mount = (parent, v) => {
     s.chooseDensity(s.density === "compact" ? "comfortable" : "compact"),
   );
   const pause = h("button", { type: "button", "data-role": "pause", class: "jpf-btn" });
-  pause.addEventListener("click", () => s.save("paused", !s.paused));
+  pause.addEventListener("click", () => s.save("paused", !s.listing.paused));
   const clear = h(
     "button",
     {
@@ -48,7 +48,7 @@ export const mountToolbar: Mount = (parent, v) => {
     "Clear",
   );
   clear.addEventListener("click", () => {
-    if (s.store.lastSeq >= 0) s.save("cleared_seq", s.store.lastSeq);
+    if (s.window.store.lastSeq >= 0) s.save("cleared_seq", s.window.store.lastSeq);
   });
   const showStatus = h("input", { type: "checkbox", "data-role": "show-status" });
   showStatus.addEventListener("change", () => s.save("show_status", showStatus.checked));
@@ -96,9 +96,10 @@ export const mountToolbar: Mount = (parent, v) => {
   parent.append(bar);
 
   const draw = () => {
-    const f = s.filters;
+    const f = s.filter.filters;
     // Do not overwrite what the user is typing (focused, or a save still pending).
-    if (document.activeElement !== filterText && s.typedText === null) filterText.value = f.text;
+    if (document.activeElement !== filterText && s.filter.typedText === null)
+      filterText.value = f.text;
     showStatus.checked = f.showStatus;
     showOwn.checked = f.showOwn === true;
     v.root.dataset.view = s.mode;
@@ -107,11 +108,13 @@ export const mountToolbar: Mount = (parent, v) => {
     for (const b of modes.querySelectorAll<HTMLButtonElement>("[data-role=mode]")) {
       b.setAttribute("aria-pressed", String(b.dataset.mode === s.mode));
     }
-    setText(pause, s.paused ? "Resume" : "Pause");
-    pause.setAttribute("aria-pressed", String(s.paused));
+    setText(pause, s.listing.paused ? "Resume" : "Pause");
+    pause.setAttribute("aria-pressed", String(s.listing.paused));
     setText(
       pausedNote,
-      s.paused ? `paused${s.pendingWhilePaused ? ` · ${s.pendingWhilePaused} new` : ""}` : "",
+      s.listing.paused
+        ? `paused${s.listing.pendingWhilePaused ? ` · ${s.listing.pendingWhilePaused} new` : ""}`
+        : "",
     );
   };
   const offSettings = effect(() => {
@@ -120,7 +123,7 @@ export const mountToolbar: Mount = (parent, v) => {
   });
   const offRows = effect(() => {
     s.rowsTick.value;
-    if (s.paused) draw();
+    if (s.listing.paused) draw();
   });
   return () => {
     offSettings();

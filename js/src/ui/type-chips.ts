@@ -1,11 +1,8 @@
 /** The msg_type chips with their counts ("show only" toggles; none pressed = all). */
-import { effect } from "@preact/signals-core";
 import { h, setText } from "../dom";
 import type { Counters } from "../types";
 import { toggleIn } from "./filters";
-import { asObj, drawer, type Mount, onModel } from "./view";
-
-const INTERVAL = 250;
+import { asObj, drawOnTraffic, type Mount } from "./view";
 
 export const mountTypeChips: Mount = (parent, v) => {
   const s = v.s;
@@ -32,8 +29,8 @@ export const mountTypeChips: Mount = (parent, v) => {
     const byType =
       c.by_type && Object.keys(c.by_type).length
         ? new Map(Object.entries(c.by_type))
-        : new Map(s.typeCounts);
-    const f = s.filters;
+        : new Map(s.counts.types);
+    const f = s.filter.filters;
     for (const t of f.types) if (!byType.has(t)) byType.set(t, 0);
     const types = [...byType.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
     const key = JSON.stringify([types, f.types]);
@@ -58,26 +55,15 @@ export const mountTypeChips: Mount = (parent, v) => {
           `${t} `,
           h("span", { class: "jpf-count" }, String(n)),
         );
-        b.addEventListener("click", () => s.save("filter_types", toggleIn(s.filters.types, t)));
+        b.addEventListener("click", () =>
+          s.save("filter_types", toggleIn(s.filter.filters.types, t)),
+        );
         return b;
       }),
     );
   };
-  const d = drawer(draw, INTERVAL);
-  d.now();
-  const offCounters = onModel(m, ["change:counters"], d.soon);
-  const offRows = effect(() => {
-    s.rowsTick.value;
-    d.soon();
-  });
-  const offSettings = effect(() => {
-    s.settingsTick.value;
-    d.now();
-  });
+  const d = drawOnTraffic(v, draw);
   return () => {
-    offCounters();
-    offRows();
-    offSettings();
     d.dispose();
     box.remove();
   };

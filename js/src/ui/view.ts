@@ -3,7 +3,7 @@
  * and what belongs to this view alone (opened rows, their raw/rendered switch and mime choice,
  * collapsed threads, the picker's open state).
  */
-import { type Signal, signal } from "@preact/signals-core";
+import { effect, type Signal, signal } from "@preact/signals-core";
 import type { MonitorState } from "../model/state";
 import { throttleDelay } from "../throttle";
 import type { Model } from "../types";
@@ -46,7 +46,7 @@ export function asObj(v: unknown): Record<string, unknown> {
 
 /** Is the picker shown: opened, or no target and no attach pending. */
 export function pickerShown(v: View): boolean {
-  return v.pickerOpen.value || (!v.s.target() && !v.s.attachPending);
+  return v.pickerOpen.value || (!v.s.target() && !v.s.kernels.pending);
 }
 
 /** Call `cb` on each of the model's events named; returns how to stop. */
@@ -90,4 +90,40 @@ export function drawer(draw: () => void, interval = 0) {
     timer = 0;
   };
   return { now, soon, dispose };
+}
+
+/** How often the drawers of the chips and counters follow row traffic (ms). */
+export const TRAFFIC_MS = 250;
+
+/**
+ * Draw a part of the toolbar or counters now, then again on what it shows: row traffic and the
+ * `counters` trait (at most every TRAFFIC_MS), settings (mode, pause, filters) and the traits
+ * named in `now` (at the next frame). Returns the drawer (for more triggers) and how to stop.
+ */
+export function drawOnTraffic(
+  v: View,
+  draw: () => void,
+  now: readonly string[] = [],
+): { soon: () => void; dispose: () => void } {
+  const d = drawer(draw, TRAFFIC_MS);
+  d.now();
+  const offs = [
+    onModel(v.model, now, d.now),
+    onModel(v.model, ["change:counters"], d.soon),
+    effect(() => {
+      v.s.rowsTick.value;
+      d.soon();
+    }),
+    effect(() => {
+      v.s.settingsTick.value;
+      d.now();
+    }),
+  ];
+  return {
+    soon: d.soon,
+    dispose: () => {
+      for (const off of offs) off();
+      d.dispose();
+    },
+  };
 }
