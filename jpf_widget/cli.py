@@ -6,10 +6,12 @@
     jpf tap install [--name python3] [--user | --sys-prefix | --prefix DIR]
     jpf tap uninstall [--name python3] [--user | --sys-prefix | --prefix DIR]
     jpf tap status KERNEL                      the tap's health and counts for a kernel
-    jpf record TARGET -o FILE [--duration S] [--count N]   record a kernel's messages
-    jpf show FILE [--json]                     print a recording, a line per message
+    jpf record TARGET -o FILE [--duration S] [--count N] [--where QUERY]
+                                               record a kernel's messages
+    jpf show FILE [--json] [--where QUERY]     print a recording, a line per message
     jpf diagram FILE [-o OUT.mmd] [--thread ID]            a Mermaid sequence diagram of it
-    jpf tail TARGET [--json] [--count N]       a kernel's messages, live, a line per message
+    jpf tail TARGET [--json] [--count N] [--where QUERY]
+                                               a kernel's messages, live, a line per message
 
 A TARGET is what ``Monitor(...)`` takes: a kernel id, a unique id prefix, a connection file, a
 notebook's path or name; with ``--server URL [--token T]``, a kernel of that Jupyter server.
@@ -37,6 +39,7 @@ from .errors import TargetError
 from .kernels import list_kernels, resolve_target
 from .log import MessageLog
 from .messages import TO_KERNEL, Marker, Message, make_message
+from .query import Query, QueryError, compile_query
 from .tap import tap_info, tap_status
 from .tap.kernelspec import install, uninstall
 from .trace import RecordedMessage, TraceReader, TraceWriter, marker_line, message_line
@@ -101,9 +104,31 @@ _KERNEL_INFO_WAIT = 5.0  # how long jpf record waits for kernel_info before writ
 
 
 def _predicate(args: argparse.Namespace) -> Callable[[Message], bool] | None:
-    """The messages that ``show``, ``tail`` and ``record`` keep (None: all of them). A
-    ``--where QUERY`` option would turn its query into this predicate."""
-    return None
+    """The messages that ``show``, ``tail`` and ``record`` keep (None: all of them): those
+    that match ``--where``."""
+    where: Query | None = args.where
+    return where
+
+
+def _query(text: str) -> Query | None:
+    """``--where``'s argument type: the parsed query (None when empty); a malformed one is a
+    usage error (exit status 2) that points at the place."""
+    try:
+        query = compile_query(text)
+    except QueryError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}\n  {text}\n  {' ' * exc.position}^") from None
+    return query if text.strip() else None
+
+
+def _add_where(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--where",
+        type=_query,
+        metavar="QUERY",
+        help="only the messages that match QUERY: free text and field:value terms, ANDed; "
+        "-term negates, OR between groups, * is a wildcard, e.g. "
+        "'channel:shell -msg_type:status' or 'content.data.method:update'",
+    )
 
 
 class _Stop:
@@ -495,6 +520,7 @@ def _add_trace_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     record.add_argument("-o", "--output", required=True, metavar="FILE", help="the trace file")
     record.add_argument("--duration", type=_seconds, metavar="S", help="stop after S seconds")
     record.add_argument("--count", type=_positive, metavar="N", help="stop after N messages")
+    _add_where(record)
     record.set_defaults(run=_record)
 
     show = commands.add_parser(
@@ -505,6 +531,7 @@ def _add_trace_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
     show.add_argument("file", help="a trace file (.jsonl or .jsonl.gz)")
     show.add_argument("--json", action="store_true", help="JSON lines, one per message")
+    _add_where(show)
     _add_colour(show)
     show.set_defaults(run=_show)
 
@@ -535,6 +562,7 @@ def _add_trace_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     _add_target(tail)
     tail.add_argument("--json", action="store_true", help="JSON lines, one per message")
     tail.add_argument("--count", type=_positive, metavar="N", help="exit after N messages")
+    _add_where(tail)
     tail.add_argument(
         "--own", action="store_true", help="also show the monitor's own kernel_info probes"
     )

@@ -12,6 +12,10 @@ view's requests are answered with the id they came with::
     view -> Python   {"kind": "older", "id": 5, "before": 9000, "above": -1, "filters": {…}}
     Python -> view   {"kind": "older", "id": 5, "next": 8120, "done": false}
                                                                  buffers: [JSON array of Row]
+    view -> Python   {"kind": "match", "id": 8, "query": "content.data.method:update",
+                      "seqs": [17, 18]}
+    Python -> view   {"kind": "match", "id": 8, "query": "…"}
+                                         buffers: [the seqs that match, little-endian float64]
     view -> Python   {"kind": "refresh", "id": 6}
     Python -> view   {"kind": "refreshed", "id": 6}
     view -> Python   {"kind": "attach", "id": 7, "target": "1b2c"}
@@ -23,6 +27,8 @@ A view holds the newest ``window_rows`` rows. Older ones it asks for as its list
 ``older`` answers with the rows below ``before`` (and above ``above``) that pass the view's
 filters (:func:`~jpf_widget.rows.row_filter`), at most a page of them, in order; ``next`` is
 where the search stopped (ask again below it) and ``done`` says nothing older is held.
+``match`` says which of the view's rows match a query with terms that a row cannot decide
+(paths into the message: ``content.…``); seqs no longer held are left out.
 The whole contract (traits, Row, Body, DOM hooks) is in ``js/README.md``.
 
 Requests from a view are only handled while the monitoring kernel is idle (they arrive on its
@@ -32,6 +38,7 @@ shell channel); sends from the flusher thread go out whatever the kernel is doin
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 import time
 from typing import Any, Protocol
@@ -40,6 +47,7 @@ import orjson
 
 from .log import MessageLog
 from .messages import Message
+from .query import compile_query
 from .rows import encode_bodies, row, row_filter
 
 __all__ = ["FLUSH_INTERVAL", "OLDER_ROWS", "FeedHost", "ViewFeed"]
@@ -167,6 +175,8 @@ class ViewFeed:
             host.send({"kind": "bodies", "id": request_id}, [encode_bodies(messages)])
         elif kind == "older":
             self._send_older(request_id, content)
+        elif kind == "match":
+            self._send_match(request_id, content)
         elif kind == "refresh":
             host.refresh_kernels()
             host.send({"kind": "refreshed", "id": request_id})
@@ -206,3 +216,14 @@ class ViewFeed:
         rows = orjson.dumps([row(e, own) for e in found])
         answer = {"kind": "older", "id": request_id, "next": cursor, "done": done}
         self._host.send(answer, [rows])
+
+    def _send_match(self, request_id: object, content: dict[str, Any]) -> None:
+        """Answer a ``match`` request: which of ``seqs`` match ``query``."""
+        query = content.get("query")
+        if not isinstance(query, str):
+            raise TypeError("a match request needs a string 'query'")
+        match = compile_query(query)
+        seqs = [s for s in content.get("seqs", []) if isinstance(s, int)]
+        found = [entry.seq for entry in self._log.by_seq(seqs) if match(entry)]
+        answer = {"kind": "match", "id": request_id, "query": query}
+        self._host.send(answer, [struct.pack(f"<{len(found)}d", *found)])

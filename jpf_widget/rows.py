@@ -23,7 +23,8 @@ from typing import Any
 import orjson
 
 from .log import Entry
-from .messages import DisplayData, ExecuteInput, Marker, Message, Status
+from .messages import DisplayData, ExecuteInput, Marker, Message
+from .query import compile_query, state_of
 
 __all__ = ["BODY_LIMIT", "body", "encode_bodies", "row", "row_filter"]
 
@@ -62,7 +63,7 @@ def row(entry: Entry, own_requests: Container[str] = ()) -> dict[str, Any]:
         "comm_id": entry.comm_id,
         "summary": entry.summary,
         "size": entry.size,
-        "state": _state(entry),
+        "state": state_of(entry),
         "mimes": entry.mime_types if isinstance(entry, DisplayData) else [],
         "own": _own(entry, own_requests),
         "code": entry.code[:_CODE_LIMIT] if isinstance(entry, ExecuteInput) else "",
@@ -80,14 +81,20 @@ def row_filter(
     no filter; a client filter keeps iopub, which goes to every client). Entries up to
     ``cleared_seq`` are hidden; markers follow only the channel filter (theirs is ``monitor``);
     ``status`` only with ``show_status`` or chosen as a type; replies to the monitor's own
-    requests only with ``show_own``; the text matches summary, msg_type, msg_id and comm_id,
-    ignoring case.
+    requests only with ``show_own``; the text is a query (:mod:`jpf_widget.query`: free text
+    over summary, msg_type, msg_id and comm_id, ignoring case, and ``field:value`` terms).
+
+    Raises
+    ------
+    jpf_widget.query.QueryError
+        the text is not a well-formed query.
     """
     types = frozenset(_strings(filters.get("types")))
     channels = frozenset(_strings(filters.get("channels")))
     directions = frozenset(_strings(filters.get("directions")))
     clients = frozenset(_strings(filters.get("clients")))
-    text = str(filters.get("text") or "").strip().lower()
+    text = str(filters.get("text") or "").strip()
+    query = compile_query(text) if text else None
     show_status = filters.get("show_status") is True or "status" in types
     show_own = filters.get("show_own") is True
     cleared = filters.get("cleared_seq")
@@ -110,22 +117,9 @@ def row_filter(
             return False
         if types and entry.msg_type not in types:
             return False
-        if text:
-            fields = (entry.summary, entry.msg_type, entry.msg_id, entry.comm_id)
-            return any(text in field.lower() for field in fields)
-        return True
+        return query is None or query(entry)
 
     return keep
-
-
-def _state(message: Message) -> str:
-    """A status's execution_state, a reply's status (``ok``, ``error``, ``abort``), or ""."""
-    if isinstance(message, Status):
-        return message.execution_state
-    if message.msg_type.endswith("_reply"):
-        status = message.content.get("status")
-        return status if isinstance(status, str) else ""
-    return ""
 
 
 def _own(message: Message, own_requests: Container[str]) -> bool:

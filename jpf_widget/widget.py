@@ -29,6 +29,7 @@ from .feed import ViewFeed
 from .kernels import KERNEL_FILE, KernelSummary, TargetError, list_kernels, summarize
 from .log import DEFAULT_BUDGET, MessageLog
 from .messages import Marker, Message, MessageList
+from .query import compile_query
 from .servers import JupyterServer
 from .trace import TraceWriter
 
@@ -277,6 +278,19 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         """Every captured message still held, in arrival order (a read-only sequence: each
         item becomes a Message when read)."""
         return self._log.messages()
+
+    def query(self, query: str) -> MessageList:
+        """The messages held that match ``query``, in arrival order: free text and
+        ``field:value`` terms, as in the view's filter box (``docs/query-language.md``), e.g.
+        ``m.query("content.data.method:update -channel:shell")``.
+
+        Raises
+        ------
+        jpf_widget.query.QueryError
+            a malformed query (a ValueError); the message says where and what to write.
+        """
+        match = compile_query(query)
+        return MessageList([m._record for m in self._log.messages() if match(m)])
 
     def thread(self, msg_id: str, limit: int | None = None) -> list[Message]:
         """The messages whose parent is ``msg_id``, in arrival order (only the newest ``limit``

@@ -93,6 +93,78 @@ def test_show_in_colour_when_asked(recording: tuple[Path, str]) -> None:
     assert "\x1b[1;31merror" in done.stdout
 
 
+def test_show_where_keeps_the_messages_the_query_matches(recording: tuple[Path, str]) -> None:
+    path, request = recording
+    done = run("show", str(path), "--where", "msg_type:stream OR content.ename:ZeroDivision*")
+    assert done.returncode == 0, done.stderr
+    _, attached, *lines = done.stdout.splitlines()
+    assert "-- attached: " in attached  # markers are shown whatever the query
+    assert [m[3] for m in map(LINE.match, lines) if m] == ["stream", "error"]
+    assert len(lines) == 2
+    # a path into the parent header, and a negation
+    as_json = run(
+        "show", str(path), "--json", "--where", f"parent_header.msg_id:{request} -msg_type:status"
+    )
+    messages = [r for r in map(orjson.loads, as_json.stdout.splitlines()) if r["type"] == "message"]
+    assert {r["header"]["msg_type"] for r in messages} == {"execute_input", "stream", "error"}
+    assert all(r["parent_header"]["msg_id"] == request for r in messages)
+
+
+def test_a_malformed_where_is_a_usage_error(recording: tuple[Path, str], tmp_path: Path) -> None:
+    done = run("show", str(recording[0]), "--where", "msg_type:stream -content:x")
+    assert done.returncode == 2
+    assert "argument --where: column 18: content is an object: name a key in it, as " in (
+        done.stderr
+    )
+    assert "\n  msg_type:stream -content:x\n                   ^\n" in done.stderr
+    assert done.stdout == ""
+    for command in (["tail", "no-such-kernel"], ["record", "no-such-kernel", "-o", "x.jsonl"]):
+        bad = run(*command, "--where", 'content.code:"import os')
+        assert bad.returncode == 2  # before any kernel is looked for
+        assert "unclosed quote" in bad.stderr
+    assert "--where QUERY" in run("tail", "--help").stdout
+
+
+def test_tail_and_record_keep_what_where_matches(kernel: Kernel, tmp_path: Path) -> None:
+    path = tmp_path / "streams.jsonl"
+    record = subprocess.Popen(
+        jpf(
+            "record",
+            kernel.kernel_id,
+            "-o",
+            str(path),
+            "--count",
+            "2",
+            "--where",
+            "content.name:stdout",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    tail = subprocess.Popen(
+        jpf("tail", kernel.kernel_id, "--json", "--count", "2", "--where", "msg_type:stream"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for process in (record, tail):
+        assert process.stderr is not None
+        assert process.stderr.readline().startswith(("recording kernel", "attached to kernel"))
+    requests = [kernel.run("print('one')"), kernel.run("1 + 1"), kernel.run("print('two')")]
+    out, err = tail.communicate(timeout=60)
+    assert tail.returncode == 0, err
+    messages = [r for r in map(orjson.loads, out.splitlines()) if r["type"] == "message"]
+    assert [m["header"]["msg_type"] for m in messages] == ["stream", "stream"]
+    assert [m["parent_header"]["msg_id"] for m in messages] == requests[::2]
+    out, err = record.communicate(timeout=60)
+    assert record.returncode == 0, err
+    assert out.startswith("recorded 2 messages")
+    with TraceReader(path) as reader:
+        kept = [i for i in reader if isinstance(i, RecordedMessage)]
+    assert [orjson.loads(i.frames.content_bytes)["text"] for i in kept] == ["one\n", "two\n"]
+
+
 def test_diagram_of_a_file_and_of_a_thread(recording: tuple[Path, str], tmp_path: Path) -> None:
     path, request = recording
     whole = run("diagram", str(path))

@@ -206,14 +206,14 @@ def test_a_view_gets_the_window_then_older_rows_in_pages_by_its_filters(
     monkeypatch.undo()  # pages of 500 again: each answer below reaches the log's start
     # The text filter, and "above": nothing at or below it is searched.
     ask(monitor, {"kind": "older", "id": 40, "before": before, "above": -1,
-                  "filters": {**filters, "text": '"I":17}'}})  # fmt: skip
+                  "filters": {**filters, "text": r'"\"I\":17}"'}})  # fmt: skip
     [(reply, [page])] = recorder.custom("older")[-1:]
     found = [r for r in page if r["channel"] != "monitor"]
     assert [r["summary"].endswith('{"i":17}') for r in found] == [True]
     assert reply["done"]
     page = found
     ask(monitor, {"kind": "older", "id": 41, "before": before, "above": page[0]["seq"],
-                  "filters": {**filters, "text": '"i":17}'}})  # fmt: skip
+                  "filters": {**filters, "text": r'"\"i\":17}"'}})  # fmt: skip
     [(reply, [page])] = recorder.custom("older")[-1:]
     assert page == []
     assert reply["done"]

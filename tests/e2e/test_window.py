@@ -72,7 +72,7 @@ def test_scrolling_up_and_filters_reach_rows_older_than_the_window(
 
     # A filter starts from the window again, and finds its older matches in Python.
     text = mon.locator(".jpf-monitor [data-role=filter-text]")
-    text.fill('"i":5}')
+    text.fill(r'"\"i\":5}"')  # quoted: free text with quotes and a colon in it
     expect(comm_rows(mon, '{"i":5}')).to_have_count(1)
     expect(mon.locator(".jpf-monitor [data-role=row][data-msg-type=comm_msg]")).to_have_count(1)
     text.fill("")
