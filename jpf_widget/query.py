@@ -81,6 +81,7 @@ _FIELD_LIST = (
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _INDEX = re.compile(r"0|[1-9][0-9]*")
 _MISSING: Final = object()
+_SPACE: Final = frozenset(" \t\n\r\f\v")  # what separates terms (the same in js/src/query.ts)
 
 # One character of a word as typed: the character, whether it was quoted or escaped (and so
 # taken literally), and where it was. A quoted "" leaves a literal "" so the value is not empty.
@@ -94,7 +95,7 @@ def _words(text: str) -> list[list[_Char]]:
     i, n = 0, len(text)
     while i < n:
         c = text[i]
-        if c.isspace():
+        if c in _SPACE:
             word = None
             i += 1
             continue

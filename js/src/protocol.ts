@@ -125,11 +125,22 @@ export function toBodies(raw: unknown): Body[] {
   return out;
 }
 
+/** The little-endian float64 numbers in `buffers[0]` (seqs: exact up to 2^53). */
+function float64s(buffers: unknown): number[] {
+  const bytes = Array.isArray(buffers) && buffers.length ? bufferBytes(buffers[0]) : null;
+  if (!bytes) return [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: number[] = [];
+  for (let i = 0; i + 8 <= bytes.byteLength; i += 8) out.push(view.getFloat64(i, true));
+  return out;
+}
+
 export type Incoming =
   | { kind: "rows"; rows: Row[] }
   | { kind: "history"; id: number; total: number; rows: Row[] }
   | { kind: "older"; id: number; next: number; done: boolean; rows: Row[] }
   | { kind: "bodies"; id: number; bodies: Body[] }
+  | { kind: "match"; id: number; query: string; seqs: number[] }
   | { kind: "error"; id: number; message: string }
   | { kind: "refreshed"; id: number }
   | { kind: "attached"; id: number }
@@ -161,6 +172,8 @@ export function decodeMessage(content: unknown, buffers: unknown): Incoming {
     }
     case "bodies":
       return { kind: "bodies", id: Number(c.id), bodies: toBodies(decodeJsonBuffer(buffers)) };
+    case "match":
+      return { kind: "match", id: Number(c.id), query: str(c.query), seqs: float64s(buffers) };
     case "error":
       return { kind: "error", id: Number(c.id), message: str(c.message) };
     case "refreshed":

@@ -1,22 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { makePredicate, NO_FILTERS, narrows, sameFilters, textMatcher } from "../src/filter";
+import { makePredicate, NO_FILTERS, narrows, sameFilters } from "../src/filter";
 import { throttleDelay } from "../src/throttle";
 import { row } from "./helpers";
 
 describe("text filter", () => {
-  it("matches case-insensitively, as a plain substring (no regex syntax)", () => {
-    const m = textMatcher("  Hello.World ");
-    expect(m).not.toBeNull();
-    expect(m?.("say hello.world!")).toBe(true);
-    expect(m?.("HELLO.WORLD")).toBe(true);
-    expect(m?.("helloxworld")).toBe(false);
-    expect(textMatcher("   ")).toBeNull();
-    const brackets = textMatcher('"i":99}[(*+?\\');
-    expect(brackets?.('x {"I":99}[(*+?\\ y')).toBe(true);
-    expect(brackets?.('{"i":9}')).toBe(false);
-    const digits = textMatcher("12:3");
-    expect(digits?.("a12:34")).toBe(true);
-    expect(digits?.("a12:4")).toBe(false);
+  it("matches free text case-insensitively, as a plain substring (no regex syntax)", () => {
+    const p = (text: string) => makePredicate({ ...NO_FILTERS, text });
+    const r = (summary: string) => row(1, { summary });
+    expect(p("  Hello.World ")(r("say hello.world!"))).toBe(true);
+    expect(p("Hello.World")(r("helloxworld"))).toBe(false);
+    expect(p("   ")(r("anything"))).toBe(true);
+    const brackets = String.raw`"\"i\":99}[(+?\\"`;
+    expect(p(brackets)(r('x {"I":99}[(+?\\ y'))).toBe(true);
+    expect(p(brackets)(r('{"i":9}'))).toBe(false);
   });
 
   it("looks at summary, msg_type, msg_id and comm_id", () => {
@@ -31,29 +27,65 @@ describe("text filter", () => {
     expect(p("nope")(row(2, { channel: "monitor", msg_type: "gap" }))).toBe(true);
   });
 
-  it("knows when only more text was typed", () => {
+  it("leaves a path term to `deep` (Python's answer), hiding the row without one", () => {
+    const f = { ...NO_FILTERS, text: "content.data.method:update" };
+    const r = row(3, { msg_type: "comm_msg" });
+    expect(makePredicate(f)(r)).toBe(false);
+    expect(makePredicate(f, (x) => x.seq === 3)(r)).toBe(true);
+    expect(makePredicate(f, () => false)(r)).toBe(false);
+    // a term the row decides needs no answer
+    const asked: number[] = [];
+    const deep = (x: { seq: number }) => {
+      asked.push(x.seq);
+      return true;
+    };
+    const q = { ...NO_FILTERS, text: "msg_type:stream content.x:1" };
+    expect(makePredicate(q, deep)(r)).toBe(false);
+    expect(asked).toEqual([]);
+  });
+
+  it("knows when only more was typed", () => {
     const a = { ...NO_FILTERS, text: "ab" };
     expect(narrows(a, { ...a, text: "abc" })).toBe(true);
     expect(narrows(a, { ...a, text: " xABy " })).toBe(true);
+    expect(narrows(a, { ...a, text: "abc msg_type:x" })).toBe(true);
     expect(narrows(a, { ...a, text: "a" })).toBe(false);
     expect(narrows(a, { ...a, text: "abc", types: ["stream"] })).toBe(false);
     expect(narrows(a, { ...a, text: "abc", showStatus: true })).toBe(false);
     expect(narrows(a, { ...a, text: "abc", clearedSeq: 5 })).toBe(false);
     expect(narrows(a, { ...a, text: "abc", showOwn: true })).toBe(false);
-    expect(sameFilters(a, { ...a, text: " AB" })).toBe(true);
+    // a field's value is matched whole: a longer one is another value, not a narrower one
+    const t = { ...NO_FILTERS, text: "msg_type:comm" };
+    expect(narrows(t, { ...t, text: "msg_type:comm_msg" })).toBe(false);
+    expect(narrows(t, { ...t, text: "msg_type:comm -hello" })).toBe(true);
+    expect(narrows(a, { ...a, text: "ab OR c" })).toBe(false);
+    expect(narrows(a, { ...a, text: "-abc" })).toBe(false);
+    expect(narrows(a, { ...a, text: "a*b" })).toBe(false);
+    expect(narrows(NO_FILTERS, { ...a, text: "msg_type:x" })).toBe(true);
+    // a path term waits for Python: the list is filtered anew
+    expect(narrows(a, { ...a, text: "ab content.x:1" })).toBe(false);
+    expect(sameFilters(a, { ...a, text: " ab" })).toBe(true);
+    expect(sameFilters(a, { ...a, text: "AB" })).toBe(false);
     expect(sameFilters(a, { ...a, text: "abc" })).toBe(false);
     expect(sameFilters(a, { ...a, types: ["x"] })).toBe(false);
   });
 
   it("narrowing the shown rows gives what filtering everything gives", () => {
     const rows = Array.from({ length: 200 }, (_, i) =>
-      row(i, { summary: `item ${i}`, channel: i % 50 === 0 ? "monitor" : "iopub" }),
+      row(i, {
+        summary: `item ${i}`,
+        channel: i % 50 === 0 ? "monitor" : "iopub",
+        msg_type: i % 3 ? "stream" : "error",
+      }),
     );
-    const f1 = { ...NO_FILTERS, text: "1" };
-    const f2 = { ...NO_FILTERS, text: "item 1" };
-    const shown = rows.filter(makePredicate(f1));
-    expect(narrows(f1, f2)).toBe(true);
-    expect(shown.filter(makePredicate(f2))).toEqual(rows.filter(makePredicate(f2)));
+    const steps = ["1", "item 1", "item 1 msg_type:stream", "item 1 msg_type:stream -item 12"];
+    for (let i = 1; i < steps.length; i++) {
+      const f1 = { ...NO_FILTERS, text: steps[i - 1] };
+      const f2 = { ...NO_FILTERS, text: steps[i] };
+      const shown = rows.filter(makePredicate(f1));
+      expect(narrows(f1, f2)).toBe(true);
+      expect(shown.filter(makePredicate(f2))).toEqual(rows.filter(makePredicate(f2)));
+    }
   });
 });
 

@@ -113,6 +113,7 @@ export class Listing {
   askOlder(floorSeq: number): void {
     const f = this.d.filters;
     this.d.paging.ask(Math.max(floorSeq - 1, f.filters.clearedSeq), f.filters, (rows, done) => {
+      f.deep.matched(rows); // Python applied the whole query to them
       const older = rows.filter((r) => r.seq >= floorSeq && f.predicate(r));
       if (older.length) {
         this.shown = older.concat(this.shown);
@@ -120,6 +121,33 @@ export class Listing {
       }
       if (older.length || !done) this.d.emit({ kind: "older", added: older.length });
     });
+  }
+
+  /** Python found these rows (ascending seqs) match the query's paths: list those that pass. */
+  found(seqs: readonly number[]): void {
+    const listable = this.listable();
+    const predicate = this.d.filters.predicate;
+    const rows: Row[] = [];
+    for (const seq of seqs) {
+      const r = listable[lowerBound(listable, seq)];
+      if (r?.seq === seq && predicate(r)) rows.push(r);
+    }
+    if (!rows.length) return;
+    this.d.listed();
+    if (this.d.threaded()) {
+      this.d.threading.rebuild(predicate, listable);
+      this.d.emit({ kind: "reset" });
+      return;
+    }
+    const shown = this.shown;
+    if (!shown.length || rows[0].seq > shown[shown.length - 1].seq) {
+      shown.push(...rows);
+      this.d.emit({ kind: "live", removed: 0, added: rows.length });
+      return;
+    }
+    const seen = new Set(shown.map((r) => r.seq));
+    this.shown = shown.concat(rows.filter((r) => !seen.has(r.seq))).sort((a, b) => a.seq - b.seq);
+    this.d.emit({ kind: "reset" });
   }
 
   /**

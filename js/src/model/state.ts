@@ -92,7 +92,12 @@ export class MonitorState {
     this.client = new RequestClient((content) => model.send(content));
     this.paging = new Paging(this.client);
     this.window = new RowWindow(this.windowRows());
-    this.filter = new FilterState(model, (name, value) => this.save(name, value));
+    this.filter = new FilterState(
+      model,
+      (name, value) => this.save(name, value),
+      this.client,
+      (seqs) => this.listing.found(seqs),
+    );
     this.bodies = new Bodies(
       this.client,
       (seq) => this.rowBySeq(seq)?.size ?? 1024,

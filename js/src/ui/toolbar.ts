@@ -57,8 +57,15 @@ export const mountToolbar: Mount = (parent, v) => {
   const filterText = h("input", {
     type: "search",
     "data-role": "filter-text",
-    placeholder: "filter: text, msg_id, comm_id…",
+    placeholder: "filter: text, msg_type:stream, content.data.method:update…",
     "aria-label": "filter text",
+    title: "Free text and field:value terms; -term negates, OR between groups, * is a wildcard",
+  });
+  // A malformed query is not applied: why, next to the box (the list keeps the last good one).
+  const filterError = h("span", {
+    class: "jpf-filter-error",
+    "data-role": "filter-error",
+    "aria-live": "polite",
   });
   let textFrame = 0;
   // Applied at the next frame (the model saves it to the trait after a pause in typing).
@@ -91,6 +98,7 @@ export const mountToolbar: Mount = (parent, v) => {
     ),
     filters,
     filterText,
+    filterError,
     pausedNote,
   );
   parent.append(bar);
@@ -100,6 +108,8 @@ export const mountToolbar: Mount = (parent, v) => {
     // Do not overwrite what the user is typing (focused, or a save still pending).
     if (document.activeElement !== filterText && s.filter.typedText === null)
       filterText.value = f.text;
+    setText(filterError, s.filter.error);
+    filterText.setAttribute("aria-invalid", String(s.filter.error !== ""));
     showStatus.checked = f.showStatus;
     showOwn.checked = f.showOwn === true;
     v.root.dataset.view = s.mode;
