@@ -143,9 +143,9 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
     kernel_info = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     counters = traitlets.Dict().tag(sync=True)
     view = traitlets.Enum(("rendered", "raw", "threaded"), default_value="rendered").tag(sync=True)
-    # "compact": one line per message (for floods); "comfortable": each row shows its content
-    # inline (rendered, or its JSON in raw mode), capped in height
-    density = traitlets.Enum(("compact", "comfortable"), default_value="compact").tag(sync=True)
+    # "comfortable": each row shows its content inline (rendered, or its JSON in raw mode),
+    # capped in height; "compact": one line per message (for floods)
+    density = traitlets.Enum(("compact", "comfortable"), default_value="comfortable").tag(sync=True)
     filter_types = traitlets.List(traitlets.Unicode()).tag(sync=True)
     filter_channels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     filter_directions = traitlets.List(traitlets.Unicode()).tag(sync=True)

@@ -1,6 +1,7 @@
-"""Modes you can see: in comfortable density each row shows its content inline (the rendered
-display in rendered mode, the message's JSON in raw mode) without a click; compact density is
-one line per message, from a toggle and the ``density`` trait (JupyterLab in Chromium)."""
+"""Modes you can see: in comfortable density (the default) each row shows its content inline (the
+rendered display in rendered mode, the message's JSON in raw mode) without a click; compact
+density is one line per message, from a toggle and the ``density`` trait (JupyterLab in
+Chromium)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def test_rows_show_their_content_inline_by_mode_and_density(
     monitor_path = lab_server.write_notebook(
         "density-monitor.ipynb",
         [
-            f'from jpf_widget import Monitor\nm = Monitor("{target_id}", density="comfortable")\nm',
+            f'from jpf_widget import Monitor\nm = Monitor("{target_id}")\nm',
             "print(m.density)",
         ],
     )

@@ -59,6 +59,24 @@ def rows(page: Page, msg_type: str = "") -> Locator:
     return page.locator(f".jpf-monitor {sel}")
 
 
+def only(page: Page, *msg_types: str) -> None:
+    """Show only these msg_types (the type chips; none: all). Rows showing their content inline
+    are tall, so a test brings the rows it looks at onto the screen this way."""
+    pressed = page.locator(".jpf-monitor [data-role=filter-type][aria-pressed=true]")
+    while pressed.count():
+        pressed.first.click()
+    for msg_type in msg_types:
+        chip = page.locator(f".jpf-monitor [data-role=filter-type][data-msg-type={msg_type}]")
+        chip.click()
+        expect(chip).to_have_attribute("aria-pressed", "true")
+
+
+def shown(page: Page) -> int:
+    """The "shown" counter: rows listed, on screen or not."""
+    counter = page.locator(".jpf-monitor [data-role=counter][data-counter=shown] .jpf-cvalue")
+    return int(counter.inner_text())
+
+
 def choose_mode(page: Page, mode: str) -> None:
     button = page.locator(f".jpf-monitor [data-role=mode][data-mode={mode}]")
     button.click()
@@ -101,9 +119,13 @@ def test_monitor_in_jupyterlab(lab_server: Server, front: Front, screenshots: Pa
         "comm_msg",
         "clear_output",
     ):
+        only(mon, msg_type)
         expect(rows(mon, msg_type).first).to_be_attached()
+    only(mon, "stream")
     expect(rows(mon, "stream").filter(has_text="hello from the target")).to_be_visible()
+    only(mon, "error")
     expect(rows(mon, "error")).to_contain_text("ZeroDivisionError")
+    only(mon)
 
     # status messages: in their own lane, not in the list
     expect(
@@ -116,34 +138,49 @@ def test_monitor_in_jupyterlab(lab_server: Server, front: Front, screenshots: Pa
     show_status.uncheck()
     expect(rows(mon, "status")).to_have_count(0)
 
-    # rendered mode: the png display renders as an image; the chooser switches it to text
+    # rendered mode (comfortable density, the default): each row shows its content inline,
+    # without a click; the png display renders as an image, its chooser switches it to text
+    expect(view).to_have_attribute("data-density", "comfortable")
+    only(mon, "display_data", "error")
     png_row = rows(mon, "display_data").filter(has_text="image/png").first
-    png_row.locator(".jpf-line").click()
-    rendered = png_row.locator("[data-role=rendered-output]")
+    preview = png_row.locator("[data-role=preview]")
+    rendered = preview.locator("[data-role=rendered-output]")
     image = rendered.locator("img")
     expect(image).to_be_visible()
     expect(image).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
     expect(image).to_have_js_property("naturalWidth", 24)  # really decoded
+    assert png_row.locator(".jpf-detail").count() == 0  # not opened
+    expect(rows(mon, "error").locator("[data-role=preview]")).to_contain_text("ZeroDivisionError")
     shoot(mon, screenshots, "jupyterlab-2-rendered")
-    select = png_row.locator("select[data-role=mime-select]")
+    select = preview.locator("select[data-role=mime-select]")
     select.select_option("text/plain")
     expect(rendered.locator("img")).to_have_count(0)
     expect(rendered).to_contain_text("a tiny png, as text")
     select.select_option("text/html")
     expect(rendered.locator("b")).to_have_text("bold html")
+    # a click on the row's line opens its whole detail in place of the preview
+    png_row.locator(".jpf-line").click()
+    expect(png_row.locator(".jpf-detail [data-role=rendered-output] b")).to_have_text("bold html")
+    expect(png_row.locator("[data-role=preview]")).to_have_count(0)
+    png_row.locator(".jpf-line").click()
+    expect(png_row.locator(".jpf-detail")).to_have_count(0)
 
-    # raw mode: the message as JSON
+    # raw mode: each row shows the message's JSON inline, without a click
     choose_mode(mon, "raw")
+    only(mon, "stream")
     stream_row = rows(mon, "stream").filter(has_text="hello from the target").first
-    stream_row.locator(".jpf-line").click()
-    raw = stream_row.locator("[data-role=raw-json]")
+    raw = stream_row.locator("[data-role=preview] [data-role=raw-json]")
     expect(raw).to_be_visible()
     expect(raw).to_contain_text('"msg_type"')
     expect(raw).to_contain_text("hello from the target")
+    assert stream_row.locator(".jpf-detail").count() == 0
     shoot(mon, screenshots, "jupyterlab-3-raw")
 
-    # threaded mode: the target's execute requests rebuilt as parents, outputs nested
+    # threaded mode: the target's execute requests rebuilt as parents, outputs nested (the
+    # text filter keeps the one thread looked at on screen)
+    only(mon)
     choose_mode(mon, "threaded")
+    mon.locator(".jpf-monitor [data-role=filter-text]").fill("hello from the target")
     threads = mon.locator(".jpf-monitor [data-role=thread]")
     expect(threads.first).to_be_attached()
     placeholder = mon.locator("[data-role=placeholder]").filter(has_text="hello from the target")
@@ -155,6 +192,7 @@ def test_monitor_in_jupyterlab(lab_server: Server, front: Front, screenshots: Pa
     )
     expect(thread.locator("[data-role=row][data-msg-type=execute_input]")).to_have_count(1)
     shoot(mon, screenshots, "jupyterlab-4-threaded")
+    mon.locator(".jpf-monitor [data-role=filter-text]").fill("")
 
     # the mode keys work while the widget has focus, and do not reach JupyterLab (where "1"/"2"
     # in command mode would turn the cell into a heading)
@@ -177,12 +215,12 @@ def test_monitor_in_jupyterlab(lab_server: Server, front: Front, screenshots: Pa
     expect(rows(mon, "stream")).to_have_count(1)
     shoot(mon, screenshots, "jupyterlab-5-filtered")
     mon.locator(".jpf-monitor [data-role=filter-text]").fill("")
-    expect(rows(mon, "error")).to_have_count(1)
+    expect(rows(mon, "clear_output")).to_have_count(1)
 
     # the Python side agrees
     run_cell(mon, 1)
     expect(cell_output(mon, 1)).to_contain_text("captured")
-    seen_before = rows(mon).count()
+    shown_before = shown(mon)
 
     # a reload brings the view back from the live kernel, with its history
     mon.keyboard.press("Control+s")
@@ -190,9 +228,11 @@ def test_monitor_in_jupyterlab(lab_server: Server, front: Front, screenshots: Pa
     mon.reload()
     wait_notebook_ready(mon, lab_server, monitor_path)
     expect(widget(mon)).to_have_attribute("data-status", "connected")
+    expect(rows(mon, "clear_output")).to_have_count(1)
+    wait_until(lambda: shown(mon) >= shown_before - 1, 10, "the rows listed before the reload")
+    only(mon, "stream", "error")
     expect(rows(mon, "stream").filter(has_text="hello from the target")).to_be_visible()
     expect(rows(mon, "error")).to_have_count(1)
-    assert rows(mon).count() >= seen_before - 1
     shoot(mon, screenshots, "jupyterlab-6-after-reload")
 
     front.check_console()

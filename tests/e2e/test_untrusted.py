@@ -5,8 +5,9 @@ server's runtime dir, where the monitor's kernel finds it) and driven by a jupyt
 ``BlockingKernelClient`` from the test: its hostile outputs are never rendered by JupyterLab
 itself, only by the monitor's view in the monitor notebook's page.
 
-What must hold in the monitor's page, after every row was expanded and every mime type of every
-bundle chosen through the select (rendered and raw):
+What must hold in the monitor's page, after the rows rendered their content inline (comfortable
+density, the default) and then every row was expanded and every mime type of every bundle chosen
+through the select (rendered and raw, in compact density, where all rows fit on screen):
 
 - no script ran: ``window.__jpf_pwned`` stays undefined (also after clicking the hostile links);
 - no request left for anything but the Jupyter server's own origin (a recorder on
@@ -16,9 +17,10 @@ bundle chosen through the select (rendered and raw):
 - javascript is shown as source text;
 - the connection file's key appears nowhere in the page.
 
-Huge messages (10 MB of stream text, JSON nested 10,000 deep, a 200,000-key object) expand
-without freezing: ``1+1`` answers within 2 s and the longest main-thread task (Long Tasks API,
-installed before the page loads) stays under 2 s. The numbers are printed.
+Huge messages (10 MB of stream text, JSON nested 10,000 deep, a 200,000-key object) show inline
+(comfortable density) and expand (compact) without freezing: ``1+1`` answers within 2 s and the
+longest main-thread task (Long Tasks API, installed before the page loads) stays under 2 s. The
+numbers are printed.
 """
 
 from __future__ import annotations
@@ -393,8 +395,30 @@ def test_hostile_outputs_do_not_run_or_fetch(
         target.run("print('all hostile output sent', flush=True)")
         expect(rows(page, "stream").filter(has_text="all hostile output sent")).to_be_attached()
 
-        counts: dict[str, int] = {}
+        # comfortable density (the default): the rows on screen render their content inline,
+        # without a click, sanitized as in an opened row
+        expect(page.locator(".jpf-monitor")).to_have_attribute("data-density", "comfortable")
         seen: set[str] = set()
+        inline_shown = 0
+        for msg_type in (*BUNDLE_TYPES, "stream", "error", "comm_open", "comm_msg"):
+            only_type(page, msg_type)
+            inline = rows(page, msg_type).filter(
+                has=page.locator("[data-role=preview] [data-role=rendered-output]")
+            )
+            expect(inline.first).to_be_attached()
+            for k in range(inline.count()):
+                seen.update(inline.nth(k).evaluate(SEEN_JS))
+                inline_shown += 1
+            assert pwned(page) is None, f"script ran: {pwned(page)} in a {msg_type} preview"
+        assert inline_shown >= len(BUNDLE_TYPES) + 4
+        assert not [x for x in seen if x.endswith("+attr")], seen
+        shoot(page, screenshots, "untrusted-0-inline")
+
+        # every row opened, every mime type chosen: in compact density, where they all fit
+        density = page.locator(".jpf-monitor [data-role=density]")
+        density.click()
+        expect(page.locator(".jpf-monitor")).to_have_attribute("data-density", "compact")
+        counts: dict[str, int] = {}
         blocked: list[int] = []
         for msg_type in (*BUNDLE_TYPES, "stream", "error", "comm_open", "comm_msg"):
             only_type(page, msg_type)
@@ -510,13 +534,31 @@ def test_huge_messages_do_not_freeze(
         expect(rows(page, "stream").filter(has_text="all huge output sent")).to_be_attached(
             timeout=60_000
         )
-        print("\nlong tasks (ms) while expanding huge messages:")
-        results = []
         cases = [
             ("stream", "stream 10 MB"),
             ("display_data", "display_data"),
             ("comm_msg", "comm_msg deep"),
         ]
+        # comfortable density (the default): the rows on screen show their content inline
+        print("\nlong tasks (ms) while showing huge messages inline:")
+        results = []
+        for msg_type, label in cases:
+            results.append(
+                measure(
+                    page,
+                    f"{label} inline",
+                    lambda t=msg_type: (
+                        only_type(page, t),
+                        expect(rows(page, t).locator("[data-role=preview]").first).to_be_attached(
+                            timeout=30_000
+                        ),
+                    ),
+                )
+            )
+        # then each row opened, raw and collapsed, in compact density (where they all fit)
+        page.locator(".jpf-monitor [data-role=density]").click()
+        expect(page.locator(".jpf-monitor")).to_have_attribute("data-density", "compact")
+        print("long tasks (ms) while expanding huge messages:")
         for msg_type, label in cases:
             only_type(page, msg_type)
             for seq in seqs_of(page, msg_type):

@@ -69,7 +69,7 @@ export class MonitorState {
   /** The picker's refresh and attach, and the rows held back while attaching. */
   readonly kernels: KernelSwitch;
   mode: ViewMode = "rendered";
-  density: Density = "compact";
+  density: Density = "comfortable";
   historyAsked = false;
   /** When rows last arrived (performance.now()). */
   lastRowsAt = 0;
@@ -196,7 +196,7 @@ export class MonitorState {
   }
 
   private readDensity(): Density {
-    return this.model.get("density") === "comfortable" ? "comfortable" : "compact";
+    return this.model.get("density") === "compact" ? "compact" : "comfortable";
   }
 
   private setDensity(density: Density): void {
