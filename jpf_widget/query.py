@@ -224,17 +224,21 @@ class _Subject:
         return value
 
 
+# what free text looks at; the summary last, as the only one that parses the content
+_FREE_TEXT_FIELDS: Final = ("msg_type", "msg_id", "comm_id", "summary")
+
+
 def _free_text(pattern: _Pattern) -> _Test:
     if pattern.wild:
         search = pattern.regex.search
         return lambda s: any(
             search(s.field(name)) is not None  # type: ignore[arg-type]  # these are str
-            for name in ("summary", "msg_type", "msg_id", "comm_id")
+            for name in _FREE_TEXT_FIELDS
         )
     needle = pattern.text.lower()
     return lambda s: any(
         needle in s.field(name).lower()  # type: ignore[union-attr]  # these are str
-        for name in ("summary", "msg_type", "msg_id", "comm_id")
+        for name in _FREE_TEXT_FIELDS
     )
 
 
