@@ -93,8 +93,8 @@ def row_filter(
     channels = frozenset(_strings(filters.get("channels")))
     directions = frozenset(_strings(filters.get("directions")))
     clients = frozenset(_strings(filters.get("clients")))
-    text = str(filters.get("text") or "").strip()
-    query = compile_query(text) if text else None
+    text = str(filters.get("text") or "")
+    query = compile_query(text) if text.strip() else None
     show_status = filters.get("show_status") is True or "status" in types
     show_own = filters.get("show_own") is True
     cleared = filters.get("cleared_seq")

@@ -161,3 +161,31 @@ it("takes older rows Python found for a path query without asking about them aga
   expect(s.listing.shown.map((r) => r.seq)).toEqual([2, 7, 12]);
   expect(f.sent.filter((m) => m.kind === "match")).toHaveLength(1);
 });
+
+it("asks about rows in threaded mode and while paused lists only what came before", async () => {
+  const f = fakeModel({ view: "threaded", filter_text: "content.data.method:update" });
+  const el = document.createElement("div");
+  document.body.append(el);
+  widget.initialize({ model: f.model });
+  cleanup = widget.render({ model: f.model, el });
+  f.custom({ kind: "history", id: f.sent[0].id, total: 3 }, [comm(1), comm(2), comm(3)]);
+  await settle();
+  const listed = () =>
+    [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => Number(r.dataset.seq));
+  const asks = () => f.sent.filter((m) => m.kind === "match");
+  expect(listed()).toEqual([]);
+  answerMatch(f, asks()[0], [2]);
+  await settle();
+  expect(listed()).toEqual([2]);
+  // Paused: new rows are not asked about, nor listed, until the list resumes.
+  f.model.set("paused", true);
+  f.custom({ kind: "rows" }, [comm(4), comm(5)]);
+  await settle();
+  expect(asks()).toHaveLength(1);
+  f.model.set("paused", false);
+  await settle();
+  expect(asks()[1]).toMatchObject({ seqs: [4, 5] });
+  answerMatch(f, asks()[1], [5]);
+  await settle();
+  expect(listed()).toEqual([2, 5]);
+});
