@@ -94,22 +94,30 @@ it("lists the rows Python says match a path, and only those, live and from the w
   await settle();
   expect(listed()).toEqual([3, 4, 5]);
   expect(asks()[1]).toMatchObject({ seqs: [6, 7, 8] });
+  // One request at a time: rows that come before its answer wait for it.
+  f.custom({ kind: "rows" }, [comm(9)]);
+  await settle();
+  expect(asks()).toHaveLength(2);
   answerMatch(f, asks()[1], [8]);
   await settle();
   expect(listed()).toEqual([3, 4, 5, 8]);
-  expect(asks()).toHaveLength(2); // answered rows are not asked again
+  expect(asks()[2]).toMatchObject({ seqs: [9] });
+  answerMatch(f, asks()[2], []);
+  await settle();
+  expect(listed()).toEqual([3, 4, 5, 8]);
+  expect(asks()).toHaveLength(3); // answered rows are not asked again
 
   // A term the row decides needs no answer, and still combines with the path's answers.
   box.value = "content.data.method:update OR msg_type:stream";
   box.dispatchEvent(new Event("input"));
   await settle();
   expect(listed()).toEqual([2, 4, 7]); // another query: the old answers do not count for it
-  expect(asks()[2]).toMatchObject({ seqs: [1, 3, 5, 6, 8] });
+  expect(asks()[3]).toMatchObject({ seqs: [1, 3, 5, 6, 8, 9] });
   // An answer to an earlier query is ignored.
-  answerMatch(f, asks()[1], [6]);
+  answerMatch(f, asks()[2], [6]);
   await settle();
   expect(listed()).toEqual([2, 4, 7]);
-  answerMatch(f, asks()[2], [1]);
+  answerMatch(f, asks()[3], [1]);
   await settle();
   expect(listed()).toEqual([1, 2, 4, 7]);
 
@@ -123,7 +131,7 @@ it("lists the rows Python says match a path, and only those, live and from the w
   );
   expect(box.getAttribute("aria-invalid")).toBe("true");
   expect(listed()).toEqual([1, 2, 4, 7]);
-  expect(asks()).toHaveLength(3);
+  expect(asks()).toHaveLength(4);
   // The filters in force (sent with older requests) keep the last good query.
   const { stateOf } = await import("../src/model/registry");
   expect(stateOf(f.model).filter.filters.text).toBe(
@@ -134,8 +142,8 @@ it("lists the rows Python says match a path, and only those, live and from the w
   await settle();
   expect(error.textContent).toBe("");
   expect(box.getAttribute("aria-invalid")).toBe("false");
-  expect(listed()).toEqual([1, 3, 4, 5, 6, 8]);
-  expect(asks()).toHaveLength(3);
+  expect(listed()).toEqual([1, 3, 4, 5, 6, 8, 9]);
+  expect(asks()).toHaveLength(4);
 });
 
 it("takes older rows Python found for a path query without asking about them again", async () => {
@@ -188,4 +196,25 @@ it("asks about rows in threaded mode and while paused lists only what came befor
   answerMatch(f, asks()[1], [5]);
   await settle();
   expect(listed()).toEqual([2, 5]);
+});
+
+it("asks again about rows whose request the client gave up on", async () => {
+  const f = fakeModel({ filter_text: "content.data.method:update" });
+  const el = document.createElement("div");
+  document.body.append(el);
+  widget.initialize({ model: f.model });
+  cleanup = widget.render({ model: f.model, el });
+  f.custom({ kind: "history", id: f.sent[0].id, total: 2 }, [comm(1), comm(2)]);
+  await settle();
+  const asks = () => f.sent.filter((m) => m.kind === "match");
+  expect(asks()).toEqual([expect.objectContaining({ seqs: [1, 2] })]);
+  const { stateOf } = await import("../src/model/registry");
+  stateOf(f.model).client.drop(asks()[0].id as number); // as after 500 unanswered requests
+  f.custom({ kind: "rows" }, [comm(3)]);
+  await settle();
+  expect(asks()[1]).toMatchObject({ seqs: [1, 2, 3] });
+  answerMatch(f, asks()[1], [1, 3]);
+  await settle();
+  const listed = [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => r.dataset.seq);
+  expect(listed).toEqual(["1", "3"]);
 });

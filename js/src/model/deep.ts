@@ -6,7 +6,7 @@
  *
  * and Python answers with the seqs among them that match (`jpf_widget/feed.py`). Answers are
  * kept for the current query only. A row not answered yet is not listed; it is asked about once,
- * with the other rows met in the same task, and listed when Python says it matches (`found`).
+ * with the other rows met meanwhile, and listed when Python says it matches (`found`).
  */
 import type { Row } from "../types";
 import type { RequestClient } from "./client";
@@ -21,6 +21,8 @@ export class DeepMatches {
   /** Seqs asked about and not answered yet. */
   private readonly asked = new Set<number>();
   private missing: number[] = [];
+  /** The request on its way, and the seqs it asks about. */
+  private flying: { id: number; seqs: number[] } | null = null;
 
   constructor(
     private readonly client: RequestClient,
@@ -35,6 +37,7 @@ export class DeepMatches {
     this.known.clear();
     this.asked.clear();
     this.missing = [];
+    this.flying = null;
   }
 
   /** Python's answer for the row; false until it comes (the row is asked about meanwhile). */
@@ -55,14 +58,29 @@ export class DeepMatches {
     for (const r of rows) this.known.set(r.seq, true);
   }
 
-  /** Ask about the rows met since the last time. */
+  /**
+   * Ask about the rows met since the last time. One request at a time: while Python is busy
+   * (it answers only when the notebook's kernel is idle) the rows met meanwhile wait for the
+   * answer, then go in one request.
+   */
   private flush(): void {
+    const flying = this.flying;
+    if (flying) {
+      if (this.client.waits(flying.id)) return;
+      // The client gave up waiting (too many requests unanswered): ask about those again.
+      this.missing = flying.seqs.concat(this.missing);
+      this.flying = null;
+    }
     const seqs = this.missing;
     this.missing = [];
     const query = this.query;
     if (!seqs.length || !query) return;
+    const req = this.client.request("match", { query, seqs });
+    const sent = { id: req.id, seqs };
+    this.flying = sent;
     const settle = (yes: ReadonlySet<number>) => {
-      if (query !== this.query) return;
+      if (this.flying !== sent) return; // another query since
+      this.flying = null;
       const found: number[] = [];
       for (const s of seqs) {
         this.asked.delete(s);
@@ -77,8 +95,9 @@ export class DeepMatches {
         }
       }
       if (found.length) this.found(found.sort((a, b) => a - b));
+      if (this.missing.length) this.flush();
     };
-    this.client.request("match", { query, seqs }).then(
+    req.then(
       (a) => settle(new Set(a.kind === "match" ? a.seqs : [])),
       // Python could not answer (it logs why): the rows stay hidden, and are not asked again.
       () => settle(new Set()),
