@@ -79,4 +79,25 @@ describe("ansi", () => {
     expect(html).not.toContain("<b>");
     expect(stripAnsi("\u001b[1;32mok\u001b[0m")).toBe("ok");
   });
+
+  it("draws colours with the theme's classes, never inline colours or dimming", () => {
+    const html = ansiToSafeHtml(
+      "\u001b[31mred\u001b[0m \u001b[1;91mbright\u001b[0m \u001b[2mdim\u001b[0m " +
+        "\u001b[37;41mon red\u001b[0m \u001b[38;5;28m256 green\u001b[0m " +
+        "\u001b[48;2;0;0;250m24-bit blue\u001b[0m",
+    );
+    const box = document.createElement("div");
+    box.innerHTML = html;
+    const spans = [...box.querySelectorAll("span")].map((s) => [s.className, s.textContent]);
+    expect(spans).toEqual([
+      ["ansi-red-fg", "red"],
+      ["ansi-bright-red-fg", "bright"],
+      ["", "dim"],
+      ["ansi-white-fg ansi-red-bg", "on red"],
+      ["ansi-green-fg", "256 green"],
+      ["ansi-blue-bg", "24-bit blue"],
+    ]);
+    expect(html).not.toMatch(/color:|opacity/);
+    expect(box.querySelector("span[style]")?.getAttribute("style")).toBe("font-weight:bold");
+  });
 });

@@ -1,7 +1,13 @@
 () => {
+  // Computed colours: rgb()/rgba(), or color(srgb r g b / a) (0..1) for a color-mix()
   const parse = (c) => {
+    const srgb = c.match(/color\(srgb ([^)]+)\)/);
+    if (srgb) {
+      const p = srgb[1].split(/[ /]+/).filter(Boolean).map(Number);
+      return { r: p[0] * 255, g: p[1] * 255, b: p[2] * 255, a: p.length > 3 ? p[3] : 1 };
+    }
     const m = c.match(/rgba?\(([^)]+)\)/);
-    if (!m) return null;
+    if (!m) throw new Error(`contrast audit: a colour it cannot read: ${c}`);
     const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
     return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
   };
@@ -39,7 +45,7 @@
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
       if (!n.textContent.trim()) continue;
       const el = n.parentElement;
-      if (!el || el.closest("[data-role=rendered-output], [data-role=raw-json] .jpf-user")) continue;
+      if (!el) continue;
       const r = el.getBoundingClientRect();
       if (!r.width || !r.height || el.checkVisibility?.({ visibilityProperty: true }) === false)
         continue;

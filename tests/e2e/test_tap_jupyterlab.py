@@ -23,6 +23,8 @@ from playwright.sync_api import Locator, Page, expect
 from jpf_widget.tap.kernelspec import install
 
 from .conftest import Front, Server, cell_output, open_notebook, run_cell, shoot, start_server
+from .test_contrast import audit_in_themes
+from .test_jupyterlab import only
 
 pytestmark = pytest.mark.e2e
 
@@ -226,6 +228,32 @@ def test_browser_traffic_through_a_tap(tap_lab: Server, front: Front, screenshot
     expect(update_row.locator(".jpf-client")).to_have_attribute("data-client", browser)
     expect(view.locator("[data-role=row][data-direction=from_kernel]")).to_have_count(0)
     shoot(mon, screenshots, "tap-jupyterlab-2-monitor")
+
+    # readable in every theme: the client pills and direction marks, and in threaded mode the
+    # request heads with their reply's status
+    to_kernel_chip = view.locator("[data-role=filter-direction][data-direction=to_kernel]")
+
+    def set_to_kernel(pressed: bool) -> None:
+        if (to_kernel_chip.get_attribute("aria-pressed") == "true") != pressed:
+            to_kernel_chip.click()
+        expect(to_kernel_chip).to_have_attribute("aria-pressed", str(pressed).lower())
+
+    def pills() -> None:
+        view.locator("[data-role=mode][data-mode=rendered]").click()
+        only(mon, "comm_msg")
+        set_to_kernel(True)
+        expect(update_row.locator(".jpf-client")).to_be_visible()
+
+    def threads() -> None:
+        only(mon)
+        set_to_kernel(False)
+        view.locator("[data-role=mode][data-mode=threaded]").click()
+        expect(view.locator("[data-role=reply-status]").first).to_be_visible()
+
+    bad = audit_in_themes(
+        tap_lab, mon, monitor_path, screenshots, {"pills": pills, "threads": threads}
+    )
+    assert not bad, json.dumps(bad, indent=1)
 
     front.check_console()
     print(f"tapped JupyterLab scenario took {time.monotonic() - started:.1f} s")

@@ -3,6 +3,7 @@
  * size; opened, its detail below. Markers (channel `monitor`) are one line of text. Collapsed
  * rows are rewritten in place (`patchRow`) when the list reuses their elements.
  */
+import { hasAnsi, stripAnsi } from "../ansi";
 import { directionWords, fillRoute, routeKey, routeSpan } from "../clients";
 import { h, setText } from "../dom";
 import { isMarker } from "../filter";
@@ -12,11 +13,16 @@ import { buildDetail, type ItemHooks } from "./detail";
 import { buildPreview, showsPreview } from "./preview";
 import type { View } from "./view";
 
+/** A row's summary as shown: a stream's escape sequences (colours) are left out of it. */
+function summaryText(row: Row): string {
+  return hasAnsi(row.summary) ? stripAnsi(row.summary) : row.summary;
+}
+
 /** What a screen reader says for a row. */
 function rowLabel(row: Row): string {
   const route = row.direction ? ` ${directionWords(row.direction)}` : "";
   const client = row.client ? ` client ${row.client}` : "";
-  return `${row.msg_type} on ${row.channel}${route}${client}: ${row.summary}`;
+  return `${row.msg_type} on ${row.channel}${route}${client}: ${summaryText(row)}`;
 }
 
 /** The classes of a row element (as `buildRow` sets them). */
@@ -64,7 +70,7 @@ export function buildRow(v: View, row: Row, depth: number, hooks: ItemHooks): HT
     routeSpan(row),
     h("span", { class: `jpf-type jpf-type-${row.msg_type}` }, row.msg_type),
     row.msg_type === "status" ? h("span", { class: "jpf-dot", "data-state": row.state }) : null,
-    h("span", { class: "jpf-summary" }, row.summary),
+    h("span", { class: "jpf-summary" }, summaryText(row)),
     h("span", { class: "jpf-size" }, formatBytes(row.size)),
   );
   el.append(line);
@@ -124,7 +130,7 @@ export function patchRow(v: View, el: HTMLElement, row: Row | undefined): boolea
   if (type.className !== typeCls) type.className = typeCls;
   setText(type, row.msg_type);
   if (dot) set(dot, "data-state", row.state);
-  setText(summary, row.summary);
+  setText(summary, summaryText(row));
   setText(size, formatBytes(row.size));
   return true;
 }
