@@ -231,8 +231,7 @@ function term(word: Char[]): Term {
       };
     } else {
       const get = FIELDS.get(name) as (row: Row) => string | readonly string[];
-      const cheap = !["summary", "state", "status", "mime"].includes(name);
-      t = { test: (r) => p.whole(get(r)), cost: cheap ? 1 : 2, deep, key, plain: null };
+      t = { test: (r) => p.whole(get(r)), cost: 1, deep, key, plain: null };
     }
   }
   if (!negate) return t;
