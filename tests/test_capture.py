@@ -399,3 +399,16 @@ def test_what_was_sent_before_our_subscription_is_not_loss() -> None:
     assert loss.lost == 0
     loss.feed(f"{session}_11", "status", "iopub", {})
     assert loss.lost == 1
+
+
+def test_a_reply_that_never_came_is_excused_only_when_replies_cannot_be_seen() -> None:
+    """Without a tap, another client's request seen on iopub excuses one number (its reply,
+    which goes to that client alone); through a tap every reply comes to us, so a reply that
+    never came is a loss."""
+    other = {"msg_id": "q1", "msg_type": "execute_request"}
+    for every_reply, lost in ((False, 0), (True, 1)):
+        loss = LossDetector(every_reply=every_reply)
+        loss.feed("abc_4242_1", "status", "iopub", other)  # busy
+        loss.feed("abc_4242_2", "status", "iopub", other)  # idle; 3, its reply, never came
+        loss.feed("abc_4242_4", "status", "iopub", {})
+        assert loss.lost == lost

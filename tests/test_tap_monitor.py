@@ -6,22 +6,28 @@ jupyter_client clients, a Monitor reading the tap's capture stream.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import zmq
 from jupyter_client import BlockingKernelClient, KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
 from jpf_widget import Monitor
 from jpf_widget.backends import TapBackend
 from jpf_widget.backends.tap import MASK
+from jpf_widget.kernels import read_connection_file
+from jpf_widget.log import MessageLog
 from jpf_widget.messages import Message
-from jpf_widget.tap import tap_status
+from jpf_widget.tap import tap_info, tap_status
 
 from .conftest import Kernel, wait_until
 from .test_tap import install_specs, new_client, tapped_kernels
@@ -269,6 +275,113 @@ def test_frames_the_tap_relayed_but_never_delivered_are_counted_once_they_hold_s
     assert backend.state == "dead"
     assert "shell relay loop ended" in backend.detail
     assert [e.kind for e in log.entries_after(-1)] == ["tap", "dead"]  # type: ignore[union-attr]
+
+
+def test_what_the_capture_socket_drops_under_a_flood_is_counted_exactly(tapped: Kernel) -> None:
+    """A reader stalled during a flood: the tap's capture socket drops for it. The frames
+    counted as dropped are exactly those of the messages an independent, fast subscriber to
+    the same capture socket got and the reader lacks; the loss count is every gap in the
+    kernel's own numbering (the tap's drops, and any the kernel made before the tap)."""
+    tap = tap_info(tapped.connection_file)
+    assert tap is not None
+    witness = _Witness(tap.url)
+    log = MessageLog(budget=1 << 30)
+    reader = TapBackend(read_connection_file(tapped.connection_file), tap, log, receive_hwm=100)
+    reader.start()
+    try:
+        probe = log.wait_for(lambda m: m.msg_type == "kernel_info_reply", 30)
+        assert probe is not None
+        wait_until(lambda: probe.msg_id in witness.seen(), 30, "the witness listening")
+        wait_until(lambda: reader._hello is not None, 30, "the tap's hello")
+        with log._lock:  # the capture thread blocks as it records: its socket fills up
+            flood = tapped.client.execute(
+                "from comm import create_comm\n"
+                "c = create_comm(target_name='jpf.drops')\n"
+                "for i in range(30_000):\n"
+                "    c.send({'i': i})\n"
+            )
+            reply = tapped.client.get_shell_msg(timeout=120)  # the kernel has sent it all
+            assert reply["parent_header"]["msg_id"] == flood
+        # After an overflow a subscriber with a small receive HWM gets the newest messages
+        # only as more follow (libzmq): ask until the reader hears an answer. Not
+        # execute_interactive: its iopub poll can sleep through what queued during the flood.
+        for attempt in range(20):
+            sync = tapped.client.execute(f"print('after the flood', {attempt})")
+            if log.wait_for(lambda m, sync=sync: m.parent_id == sync, 5) is not None:
+                break
+        else:
+            raise AssertionError(f"the reader heard nothing after the flood: {log.stats()}")
+
+        def lacking() -> int:
+            """Messages the witness got and the reader lacks (dropped, or still queued)."""
+            return len(witness.seen() - {m.msg_id for m in log.messages()})
+
+        assert lacking() > 1000, "the reader did not fall behind: nothing was dropped"
+
+        def difference() -> int:
+            # 7 frames a message: the topic or the client's routing id, the delimiter, the
+            # signature and four dicts
+            return int(log.stats()["tap_dropped_frames"]) - 7 * lacking()
+
+        # The reader and the witness are compared while the newest few messages may be on
+        # their way (the reader's own probes keep a little traffic going): a few apart at most.
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: abs(difference()) <= 7 * 3, 30)
+        assert abs(difference()) <= 7 * 3, (log.stats()["tap_dropped_frames"], lacking())
+        # the kernel numbers all it sends, on every channel, in one counter; loss is counted
+        # from the first iopub message heard
+        from_kernel = [m for m in log.messages() if m.direction == "from_kernel"]
+        heard = {_counter(m.msg_id) for m in from_kernel} - {-1}
+        first = min(_counter(m.msg_id) for m in from_kernel if m.channel == "iopub")
+        gaps = sum(1 for n in range(first, max(heard) + 1) if n not in heard)
+        assert gaps > 1000
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: log.stats()["lost"] == gaps, 30)
+        assert log.stats()["lost"] == gaps
+    finally:
+        reader.close()
+        witness.close()
+
+
+def _counter(msg_id: str) -> int:
+    """ipykernel's message counter in its msg_ids (``{session}_{pid}_{n}``), or -1."""
+    tail = msg_id.rpartition("_")[2]
+    return int(tail) if tail.isdigit() else -1
+
+
+class _Witness:
+    """A subscriber to a tap's capture socket that reads as fast as it comes (no HWM), in a
+    thread: the msg_ids of the messages on every channel, both ways."""
+
+    def __init__(self, url: str) -> None:
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+        self._context = zmq.Context()
+        self._socket = self._context.socket(zmq.SUB)
+        self._socket.setsockopt(zmq.RCVHWM, 0)
+        self._socket.setsockopt(zmq.SUBSCRIBE, b"")
+        self._socket.connect(url)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                frames = self._socket.recv_multipart()
+                if b"<IDS|MSG>" in frames:  # not a tap event, not a subscription
+                    at = frames.index(b"<IDS|MSG>")
+                    with self._lock:
+                        self._ids.add(json.loads(frames[at + 2])["msg_id"])
+        except zmq.ContextTerminated:
+            self._socket.close(linger=0)  # here: a socket belongs to one thread
+
+    def seen(self) -> set[str]:
+        with self._lock:
+            return set(self._ids)
+
+    def close(self) -> None:
+        self._context.term()  # ends the thread's recv; returns once it closed its socket
+        self._thread.join(5)
 
 
 def test_a_monitor_on_a_tapped_xeus_kernel(runtime_dir: Path, tmp_path: Path) -> None:

@@ -64,11 +64,15 @@ class LossDetector:
     never see, so each request seen (through the ``parent_header`` of its iopub messages) excuses
     one missing number. Kernels whose msg_ids carry no counter (xeus: plain uuids) get
     ``available = False`` and no loss is ever reported for them.
+
+    ``every_reply``: every client's replies come to us (a tap's capture), so no number is
+    excused: a reply that never came is a loss like any other message.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, every_reply: bool = False) -> None:
         self._counters: dict[str, _Counter] = {}
         self.available: bool | None = None  # None until the first kernel message
+        self.every_reply = every_reply
 
     def feed(
         self, msg_id: str, msg_type: str, channel: str, parent: dict[str, Any], own: bool = False
@@ -91,6 +95,8 @@ class LossDetector:
             return
         counter.take(int(number), channel)
         parent_id = str(parent.get("msg_id"))
+        if self.every_reply:
+            return
         if channel == "iopub":
             parent_type = parent.get("msg_type")
             if (

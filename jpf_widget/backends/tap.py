@@ -18,6 +18,10 @@ counter (exact now: every reply is seen, none is excused). Our own ``kernel_info
 through the tap like any client's, so its reply is taken from the capture stream, not from our
 shell socket: each message is recorded once.
 
+The tap's counts also come by asking its status socket, once a second, from the capture thread:
+under a flood that the capture socket drops for us, the ``stats`` events in the stream are
+dropped with the rest, and the count of what we missed would wait for the flood to end.
+
 The answer to a password prompt (an ``input_reply`` to an ``input_request`` with
 ``password: true``) is masked before it is recorded: its ``value`` never reaches the log.
 """
@@ -43,6 +47,8 @@ __all__ = ["MASK", "TapBackend"]
 
 MASK = "********"  # what a password's answer is recorded as
 _SUBSCRIPTION = b"iopub>"
+_STATUS_INTERVAL = 1.0  # seconds between two questions to the tap's status socket
+_STATUS_PATIENCE = 5.0  # an unanswered question is given up (and asked again) after this
 # Each tag's route without a client; the client is added per message
 _ROUTES: dict[bytes, tuple[str, str]] = TAGS
 
@@ -63,6 +69,7 @@ class TapBackend(ZmqBackend):
 
     def __init__(self, info: ConnectionInfo, tap: TapInfo, log: MessageLog, **options: Any) -> None:
         super().__init__(info, log, **options)
+        self.loss.every_reply = True  # every client's replies travel the capture stream
         self.tap = tap
         self._clients: dict[bytes, str] = {}  # routing id -> short client id
         self._secret_prompts: dict[str, str] = {}  # client -> its password input_request
@@ -70,6 +77,10 @@ class TapBackend(ZmqBackend):
         self._frames_taken: dict[str, int] = {}
         self._hello: dict[str, tuple[int, int]] | None = None  # relayed, taken at subscription
         self._deficit: dict[str, int] = {}
+        # the status socket (capture thread only): when it was last asked, and if it owes us
+        self._status: zmq.Socket[bytes] | None = None
+        self._status_asked = 0.0
+        self._status_owed = False
 
     def __repr__(self) -> str:
         return f"TapBackend(kernel_id={self.kernel_id!r}, state={self.state!r})"
@@ -86,6 +97,20 @@ class TapBackend(ZmqBackend):
 
     def _stream_url(self) -> str:
         return self.tap.url
+
+    def _open_sockets(
+        self, context: zmq.Context[zmq.Socket[bytes]]
+    ) -> dict[str, zmq.Socket[bytes]]:
+        sockets = super()._open_sockets(context)
+        self._status = None
+        if self.tap.status_url:
+            status = context.socket(zmq.DEALER)
+            status.setsockopt(zmq.LINGER, 0)
+            status.connect(self.tap.status_url)
+            # polled with the others and read in _judge, closed with the others
+            sockets["tap_status"] = self._status = status
+            self._status_owed = False
+        return sockets
 
     def _take_own_replies(self, shell: zmq.Socket[bytes]) -> None:
         """Drop them: the capture stream carries them too, and a message is recorded once."""
@@ -233,7 +258,32 @@ class TapBackend(ZmqBackend):
 
     # -- liveness -------------------------------------------------------------------------------
 
+    def _ask_status(self, now: float) -> None:
+        """Read the tap's answer if it came, and ask again every ``_STATUS_INTERVAL``."""
+        status = self._status
+        if status is None:
+            return
+        while status.poll(0):
+            frames = status.recv_multipart()  # [b"", answer] through the tap's ROUTER
+            self._status_owed = False
+            try:
+                answer = orjson.loads(frames[-1])
+            except orjson.JSONDecodeError:
+                continue
+            # counts before our subscription's hello would not match what the stream brings
+            if isinstance(answer, dict) and self._hello is not None:
+                self._count_drops(answer.get("counts"), hello=False)
+        waited = now - self._status_asked
+        if waited >= _STATUS_INTERVAL and (not self._status_owed or waited >= _STATUS_PATIENCE):
+            self._status_asked = now
+            try:  # a tap that is gone must not block the capture thread
+                status.send_multipart([b"", b"status"], _NOBLOCK)
+                self._status_owed = True
+            except zmq.Again:
+                pass
+
     def _judge(self, now: float, shell: zmq.Socket[bytes]) -> None:
+        self._ask_status(now)
         # the tap keeps the stream up when the kernel dies: a silent heartbeat and a process
         # known to be gone mean dead, not unresponsive
         if self._liveness.state == "unresponsive":
