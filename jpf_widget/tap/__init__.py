@@ -80,7 +80,9 @@ kernel-side proxy since the tap started (over all kernel restarts), measured by 
 tag for each captured message. What a Monitor lost on a tag between two snapshots is the
 difference of the counts minus the frames it received in between; it is exact when nothing was
 in flight in the tap at either snapshot (e.g. after the replies to a probe of one's own arrived
-on that channel), and off by the frames in flight otherwise.
+on that channel), and off by the frames in flight otherwise. The events travel the capture
+stream and are dropped with the rest when a Monitor falls behind; a Monitor therefore also asks
+the status socket (a DEALER sending ``[b"", b"status"]``), once a second.
 
 Health
 ------
