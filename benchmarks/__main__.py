@@ -10,7 +10,7 @@ NAMES = ["ingest", "live", "loss", "memory", "browser", "tap", "trace"]
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    columns = list(rows[0])
+    columns = list(dict.fromkeys(column for row in rows for column in row))
     lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     lines += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows]
     return "\n".join(lines)

@@ -5,11 +5,16 @@ process and an independent raw ``SUB`` (``RCVHWM=0``, in a subprocess of its own
 not counted against ours) record the msg_ids of that request. Reported: what each saw, whether
 the monitor has every msg_id the raw socket has, what the kernel itself sent (its own message
 counter), the monitor's loss count, and this process's CPU time per captured message.
+
+Two floods, one after the other on the same kernel: the Monitor alone, then the Monitor while
+``jpf record`` (a process of its own) writes the kernel's traffic to a trace file; for the
+second, what the file holds of the flood and the recorder's CPU per message written.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +27,7 @@ from jupyter_client.manager import KernelManager
 
 from benchmarks.flood import counter, flood
 from jpf_widget import Monitor, Stream
+from jpf_widget.trace import TraceReader
 
 COUNT = 100_000
 FLOOD = flood(COUNT, "jpf.bench") + "print(start, end, flush=True)\n"
@@ -59,58 +65,103 @@ def run() -> list[dict[str, Any]]:
     # shell only: a client reading iopub would have to take the 100,000 messages too
     client = manager.blocking_client()
     client.start_channels(iopub=False, stdin=False, hb=False)
-    out = runtime / "raw-ids.txt"
     try:
         with Monitor(kernel_id, runtime_dir=runtime, budget=1 << 31) as monitor:
             monitor.wait_until_connected(60)
             monitor.wait_for("kernel_info_reply", timeout=60)
-            raw = subprocess.Popen(
-                [sys.executable, "-c", RAW_LISTENER, _iopub_url(monitor), str(out)],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            assert raw.stdout is not None
-            raw.stdout.readline()  # "ready": connected; give the subscription a round trip
-            _run(monitor, client, "pass")
-            cpu_before, captured_before = os.times(), monitor.stats["captured"]
-            started = time.perf_counter()
-            request = client.execute(FLOOD)
-            # polled, not wait_for: a waiting thread would run its predicate on each of the
-            # 100,000 messages, and its CPU would count as the monitor's
-            printed = _finished(monitor, request, timeout=300)
-            elapsed = time.perf_counter() - started
-            cpu_after, captured_after = os.times(), monitor.stats["captured"]
-            _run(monitor, client, "print('jpf-raw-stop')")
-            raw.wait(60)
-            start, end = map(int, printed.text.split())  # type: ignore[attr-defined]
-            # after ``end`` the cell prints, replies (to our client, not on iopub) and goes
-            # idle: the window is [start, end + 3) less that one reply
-            window = range(start, end + 3)
-            # all the monitor's messages, not just the flood's thread: the kernel's iopub_welcome
-            # for a new subscriber can be numbered among the flood's
-            ours = {i for i in (m.msg_id for m in monitor.messages) if counter(i) in window}
-            raw_cpu, *raw_ids = out.read_text().split()
-            theirs = {i for i in raw_ids if counter(i) in window}
-            sent = len(window) - 1
-            cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
-            captured = captured_after - captured_before
             return [
-                {
-                    "kernel sent on iopub (its counter)": sent,
-                    "monitor captured": len(ours),
-                    "raw SUB captured": len(theirs),
-                    "raw ids missing from monitor": len(theirs - ours),
-                    "monitor lost count": monitor.stats["lost"],
-                    "truly missing": sent - len(ours),
-                    "kernel msgs/s": round(sent / elapsed),
-                    "monitor CPU us/msg": round(cpu / max(captured, 1) * 1e6, 1),
-                    # the floor, side by side: recv_multipart and a header parse, no more
-                    "raw SUB CPU us/msg": round(float(raw_cpu) / max(len(raw_ids), 1) * 1e6, 1),
-                }
+                _flood(monitor, client, runtime, recorder=False),
+                _flood(monitor, client, runtime, recorder=True),
             ]
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def _flood(monitor: Monitor, client: Any, runtime: Path, recorder: bool) -> dict[str, Any]:
+    out = runtime / f"raw-ids-{recorder}.txt"
+    raw = subprocess.Popen(
+        [sys.executable, "-c", RAW_LISTENER, _iopub_url(monitor), str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert raw.stdout is not None
+    raw.stdout.readline()  # "ready": connected; give the subscription a round trip
+    trace = runtime / "flood.jsonl"
+    record = _start_recorder(monitor.kernel_id, runtime, trace) if recorder else None
+    _run(monitor, client, "pass")
+    cpu_before, captured_before = os.times(), monitor.stats["captured"]
+    lost_before = monitor.stats["lost"]
+    started = time.perf_counter()
+    request = client.execute(FLOOD)
+    # polled, not wait_for: a waiting thread would run its predicate on each of the
+    # 100,000 messages, and its CPU would count as the monitor's
+    printed = _finished(monitor, request, timeout=300)
+    elapsed = time.perf_counter() - started
+    cpu_after, captured_after = os.times(), monitor.stats["captured"]
+    _run(monitor, client, "print('jpf-raw-stop')")
+    raw.wait(60)
+    start, end = map(int, printed.text.split())  # type: ignore[attr-defined]
+    # after ``end`` the cell prints, replies (to our client, not on iopub) and goes
+    # idle: the window is [start, end + 3) less that one reply
+    window = range(start, end + 3)
+    # all the monitor's messages, not just the flood's thread: the kernel's iopub_welcome
+    # for a new subscriber can be numbered among the flood's
+    ours = {i for i in (m.msg_id for m in monitor.messages) if counter(i) in window}
+    raw_cpu, *raw_ids = out.read_text().split()
+    theirs = {i for i in raw_ids if counter(i) in window}
+    sent = len(window) - 1
+    cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+    captured = captured_after - captured_before
+    row: dict[str, Any] = {
+        "arm": "Monitor and jpf record" if recorder else "Monitor alone",
+        "kernel sent on iopub (its counter)": sent,
+        "monitor captured": len(ours),
+        "raw SUB captured": len(theirs),
+        "raw ids missing from monitor": len(theirs - ours),
+        "monitor lost count (this flood)": monitor.stats["lost"] - lost_before,
+        "truly missing": sent - len(ours),
+        "kernel msgs/s": round(sent / elapsed),
+        "monitor CPU us/msg": round(cpu / max(captured, 1) * 1e6, 1),
+        # the floor, side by side: recv_multipart and a header parse, no more
+        "raw SUB CPU us/msg": round(float(raw_cpu) / max(len(raw_ids), 1) * 1e6, 1),
+    }
+    if record is not None:
+        recorder_cpu = _cpu_seconds(record.pid)
+        record.send_signal(signal.SIGINT)
+        record.wait(120)
+        with TraceReader(trace) as reader:
+            written = {m.frames.header["msg_id"] for m in reader.messages()}
+            malformed = reader.malformed
+        filed = {i for i in written if counter(i) in window}
+        row |= {
+            "in the trace file": len(filed),
+            "raw ids missing from the file": len(theirs - filed),
+            "malformed lines": malformed,
+            "recorder CPU us/msg": round(recorder_cpu / max(len(written), 1) * 1e6, 1),
+        }
+    return row
+
+
+def _start_recorder(kernel_id: str, runtime: Path, trace: Path) -> subprocess.Popen[str]:
+    """``jpf record`` on the kernel, once it says it records."""
+    record = subprocess.Popen(
+        [sys.executable, "-m", "jpf_widget.cli", "record", kernel_id, "-o", str(trace)],
+        env={**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert record.stderr is not None
+    line = record.stderr.readline()
+    if not line.startswith("recording"):
+        raise RuntimeError(f"jpf record did not start: {line}{record.stderr.read()}")
+    return record
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _finished(monitor: Monitor, request: str, timeout: float) -> Stream:
