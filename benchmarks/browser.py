@@ -19,6 +19,10 @@ server's REST API and driven over ZMQ by this process, the Monitor in a notebook
     with the server's default iopub rate limit and again with the limit lifted
     (``ZMQChannelsWebsocketConnection.limit_rate = False``).
 
+Environment: ``JPF_BENCH_DENSITY=compact`` (or ``comfortable``) creates the Monitor with that
+density (unset: the default, and no argument, so a view older than the trait runs too);
+``JPF_BENCH_ONLY=5`` runs items 5a-5c alone (one server, no item 6).
+
 Needs Chromium at /usr/bin/chromium and, for item 6, ``pip install jupyterlab-kernelspy==4.0.0``
 (without it the kernelspy rows say so). Takes about 7 minutes, most of it kernelspy.
 
@@ -58,6 +62,8 @@ BIG = 100_000
 LIVE_RATE = 5_000
 LIVE_SECONDS = 20
 SPY_TIMEOUT = 180.0
+DENSITY = os.environ.get("JPF_BENCH_DENSITY", "")
+ONLY_5 = os.environ.get("JPF_BENCH_ONLY", "") == "5"
 STALL_SECONDS = 10.0  # nothing new on screen for this long: stop waiting
 SPY_STALL_SECONDS = 20.0  # kernelspy's page can be unresponsive for seconds at a time
 
@@ -282,7 +288,11 @@ class MonitorPage:
     def __init__(self, front: Front, server: Server, target: Target, name: str) -> None:
         path = server.write_notebook(
             f"{name}.ipynb",
-            [f'from jpf_widget import Monitor\nm = Monitor("{target.kernel_id}")\nm'],
+            [
+                "from jpf_widget import Monitor\n"
+                f'm = Monitor("{target.kernel_id}"{f", density={DENSITY!r}" if DENSITY else ""})\n'
+                "m"
+            ],
         )
         self.page = open_notebook(front, server, path)
         run_cell(self.page, 0)
@@ -681,6 +691,8 @@ def one_server(browser: Browser, base: Path, limit: bool, full: bool) -> list[di
                 row("-", "jpf_widget", label, "browser console errors", "; ".join(errors)[:300])
             )
 
+        if ONLY_5:
+            return rows
         try:
             spy_version = importlib.metadata.version("jupyterlab-kernelspy")
         except importlib.metadata.PackageNotFoundError:
@@ -713,7 +725,8 @@ def run() -> list[dict[str, Any]]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             rows += one_server(browser, base / "limited", limit=True, full=True)
-            rows += one_server(browser, base / "unlimited", limit=False, full=False)
+            if not ONLY_5:
+                rows += one_server(browser, base / "unlimited", limit=False, full=False)
         finally:
             browser.close()
     order = {"5a": 0, "5b": 1, "5c": 2, "6": 3}
