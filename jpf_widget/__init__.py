@@ -33,6 +33,7 @@ from .messages import (
     Stream,
     UpdateDisplayData,
 )
+from .query import QueryError
 
 if TYPE_CHECKING:
     from .widget import Monitor
@@ -69,6 +70,7 @@ __all__ = [
     "Message",
     "MessageList",
     "Monitor",
+    "QueryError",
     "Status",
     "Stream",
     "TargetError",
