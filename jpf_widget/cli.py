@@ -12,6 +12,8 @@
     jpf diagram FILE [-o OUT.mmd] [--thread ID]            a Mermaid sequence diagram of it
     jpf tail TARGET [--json] [--count N] [--where QUERY]
                                                a kernel's messages, live, a line per message
+    jpf check FILE | TARGET [--duration S] | --kernel NAME [--json]
+                                               lint against the messaging spec (exit 1: errors)
 
 A TARGET is what ``Monitor(...)`` takes: a kernel id, a unique id prefix, a connection file, a
 notebook's path or name; with ``--server URL [--token T]``, a kernel of that Jupyter server.
@@ -478,6 +480,40 @@ def _thread_of(reader: TraceReader, msg_id: str, limit: int) -> str:
     return thread_diagram(msg_id, request, replies, limit=limit, total=total, own=own)
 
 
+def _check(args: argparse.Namespace) -> int:
+    from .lint.conformance import check_kernel, lint_entries  # noqa: PLC0415 (jpf check only)
+
+    if args.kernel:
+        report = check_kernel(args.kernel)
+    elif args.target is None:
+        raise ValueError("jpf check needs a recording, a kernel to watch, or --kernel NAME")
+    elif args.target.endswith((".jsonl", ".jsonl.gz")):
+        with TraceReader(args.target) as reader:
+            capture = str(reader.header.get("capture") or "iopub")
+            report = lint_entries(_messages(reader), args.target, capture)
+        _say_malformed(reader)
+    else:
+        log = MessageLog(_BUDGET)
+        with _Stop() as stop:
+            try:
+                backend = _attach(args, log, stop)
+            except KeyboardInterrupt:
+                return 130
+            try:
+                deadline = time.monotonic() + args.duration
+                entries: list[Message | Marker] = []
+                for chunk, _evicted in _follow(log, stop, deadline):
+                    entries.extend(chunk)
+            finally:
+                backend.close()
+        report = lint_entries(entries, f"kernel {backend.kernel_id}", backend.capture)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+    else:
+        print(report.text())
+    return 1 if report.errors else 0
+
+
 def _add_target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "target", help="kernel id, unique id prefix, connection file, or notebook path or name"
@@ -609,6 +645,31 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("kernel", help="kernel id, id prefix or connection file")
     status.set_defaults(run=_tap_status)
     _add_trace_commands(commands)
+    check = commands.add_parser(
+        "check",
+        help="lint a recording, a kernel's live traffic, or a kernel driven through a script",
+        description="Check messages against the Jupyter messaging spec's rules "
+        "(docs/protocol-rules.md). Exit status 1 when an error is found.",
+    )
+    check.add_argument(
+        "target",
+        nargs="?",
+        help="a recording (.jsonl, .jsonl.gz), or a kernel id, id prefix, connection file or "
+        "notebook to watch live",
+    )
+    check.add_argument("--server", metavar="URL", help="watch a kernel of this Jupyter server")
+    check.add_argument("--token", metavar="T", help="the server's token (default: $JUPYTER_TOKEN)")
+    check.add_argument(
+        "--duration", type=_seconds, default=10.0, metavar="S", help="watch live for S seconds"
+    )
+    check.add_argument(
+        "--kernel",
+        metavar="NAME",
+        help="start kernelspec NAME behind the tap, drive it through the standard script, and "
+        "shut it down",
+    )
+    check.add_argument("--json", action="store_true", help="the report as JSON")
+    check.set_defaults(run=_check)
     return parser
 
 

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Final, overload
 
 import orjson
 
+from .lint import Problem, check
 from .wire import Blob, Frames
 
 __all__ = [
@@ -261,6 +262,14 @@ class Message:
     def summary(self) -> str:
         """One line for the message list."""
         return _one_line(_first_scalar(self.content))
+
+    @property
+    def problems(self) -> list[Problem]:
+        """What this message breaks of the messaging spec (:mod:`jpf_widget.lint`), checked on
+        each access against its header's protocol version; [] for a clean message. Rules
+        across messages are in ``Monitor.problems``."""
+        found = check(self.header, self.parent_header, self.content, self.channel)
+        return [each._replace(seq=self.seq, msg_id=self.msg_id) for each in found]
 
     def to_dict(self) -> dict[str, Any]:
         """The message as the spec's dict, with buffer sizes instead of buffers."""

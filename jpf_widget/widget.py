@@ -27,6 +27,8 @@ from .backends import Backend, ViewTraffic, open_backend
 from .diagram import DIAGRAM_LIMIT, fenced, sequence_diagram, thread_diagram
 from .feed import ViewFeed
 from .kernels import KERNEL_FILE, KernelSummary, TargetError, list_kernels, summarize
+from .lint.linter import Linter
+from .lint.validate import Problem
 from .log import DEFAULT_BUDGET, MessageLog
 from .messages import Marker, Message, MessageList
 from .query import compile_query
@@ -42,6 +44,7 @@ WINDOW_ROWS = 10_000
 _NOT_ATTACHED = "no kernel chosen: pick one, or call m.attach(target)"
 _STATIC = Path(__file__).parent / "static"
 _SAVE_CHUNK = 4096  # log entries taken under the log's lock at a time by save()
+_LINT_SECONDS = 0.005  # the flusher's time for the linter a tick: validation never holds capture
 # the counters the view shows (with the bytes held)
 _COUNTERS = (
     "captured",
@@ -182,6 +185,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         self._attach_lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._synced: tuple[int, ...] = ()
+        self._linter = Linter(self._log)
         self._feed = ViewFeed(self, self._log, close_after_hidden)
         self.on_msg(self._feed.on_message)
         VIEW_TRAFFIC.comm_ids.add(self.model_id)
@@ -238,6 +242,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
             self.kernel_id = backend.kernel_id
             self.connection = backend.connection()
             self.capture = backend.capture
+            self._linter.full = backend.capture == "tap"
             self.status, self.status_detail = "connecting", ""
             if previous is not None:
                 self._log.add_marker("switched", f"switched to kernel {backend.kernel_id}")
@@ -398,6 +403,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
             self.close()
             raise
         self.target = os.fspath(path)
+        self._linter.full = backend.capture == "tap"
         self._backend = backend
         backend.start()
         self.kernel_id, self.capture = backend.kernel_id, backend.capture
@@ -456,10 +462,23 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         return fenced(thread_diagram(msg_id, request, replies, limit=limit, own=own))
 
     @property
+    def problems(self) -> list[Problem]:
+        """What the captured messages break of the messaging spec, each message's and the
+        sequence's (:mod:`jpf_widget.lint`), in the order found; every message recorded by now is
+        checked first. A request never answered, or never idle, is reported once the monitor is
+        closed (until then its answer may still come)."""
+        return self._linter.problems()
+
+    @property
     def stats(self) -> dict[str, Any]:
         """Counts: captured (also as ``total``), by_type, by_channel, lost, evicted, bad_signature,
-        malformed, restarts, and whether loss detection works for this kernel."""
+        malformed, restarts, whether loss detection works for this kernel, and ``problems``:
+        breaches of the messaging spec (errors, warnings, by_rule; checked, unchecked)."""
+        return self._stats(catch_up=True)
+
+    def _stats(self, catch_up: bool) -> dict[str, Any]:
         stats = self._log.stats()
+        stats["problems"] = self._linter.stats(catch_up)
         stats["total"] = stats["captured"]
         backend = self._backend
         stats["restarts"] = backend.restarts if backend else 0
@@ -479,6 +498,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         if self._backend is not None:
             self._backend.close()
         self._feed.stop()
+        self._linter.finish()
         self.status = "closed"
         self.status_detail = reason
         super().close()
@@ -497,6 +517,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         if backend is None:
             return
         with self._sync_lock:
+            self._linter.catch_up(_LINT_SECONDS)
             stats = self._log.stats()
             problems = stats["bad_signature"] + stats["malformed"] + stats["evicted"]
             key = (id(backend), backend.changes, self._log.last_seq, problems, stats["lost"])
@@ -512,7 +533,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
                 self.counters = self._counters()
 
     def _counters(self) -> dict[str, Any]:
-        stats = self.stats
+        stats = self._stats(catch_up=False)
         return {name: stats[name] for name in _COUNTERS} | {"bytes": stats["held_bytes"]}
 
     def own_requests(self) -> set[str]:

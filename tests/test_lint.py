@@ -1,0 +1,225 @@
+"""The linter on real kernels: ipykernel's ordinary traffic behind the tap (print, displays and
+their updates, errors, widgets, clear_output, input) has no errors; ``jpf check`` on a
+recording, on live traffic and on a kernel it drives; problems never reported for a message not
+yet checked; and the rules' documentation lists every rule."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+
+from jpf_widget import Monitor
+from jpf_widget.cli import main as jpf
+from jpf_widget.lint import RULES, check
+from jpf_widget.lint.linter import Linter
+from jpf_widget.lint.spec import SPEC_URL
+from jpf_widget.log import MessageLog
+from jpf_widget.wire import DELIMITER, split_frames
+
+from .conftest import Kernel
+from .test_tap import install_specs, tapped_kernels
+
+pytestmark = pytest.mark.timeout(240)
+
+ROOT = Path(__file__).parent.parent
+
+CELLS = (
+    "print('hello')",
+    "from IPython.display import display, clear_output\n"
+    "h = display('first', display_id=True)\nh.update('second')",
+    "1 / 0",
+    "import ipywidgets\nw = ipywidgets.IntSlider()\ndisplay(w)\nw.value = 5",
+    "print('gone'); clear_output(wait=True); print('kept')",
+    "6 * 7",
+)
+
+
+@pytest.fixture(scope="module")
+def specs(tmp_path_factory: pytest.TempPathFactory) -> KernelSpecManager:
+    return install_specs(tmp_path_factory.mktemp("tap-prefix"))
+
+
+@pytest.fixture
+def start(runtime_dir: Path, specs: KernelSpecManager) -> Iterator[Callable[..., Kernel]]:
+    with tapped_kernels(runtime_dir, specs) as start:
+        yield start
+
+
+def test_ipykernel_ordinary_traffic_has_no_errors(
+    start: Callable[..., Kernel], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kernel = start()
+    client = kernel.client
+    with Monitor(kernel.kernel_id) as monitor:
+        monitor.wait_until_connected(30)
+        assert monitor.capture == "tap"
+        for cell in CELLS:
+            client.execute_interactive(cell, output_hook=lambda _m: None, timeout=60)
+
+        def answer(request: dict[str, Any]) -> None:
+            reply = client.session.msg("input_reply", {"value": "jpf"}, parent=request)
+            client.stdin_channel.send(reply)
+
+        last = client.execute_interactive(
+            "name = input('name? ')",
+            allow_stdin=True,
+            stdin_hook=answer,
+            output_hook=lambda _m: None,
+            timeout=60,
+        )
+        monitor.wait_for(
+            lambda m: (
+                m.msg_type == "status"
+                and m.parent_id == last["parent_header"]["msg_id"]
+                and m.content["execution_state"] == "idle"
+            ),
+            30,
+        )
+        kinds = monitor.stats["by_type"]
+        for msg_type in (
+            "stream",
+            "display_data",
+            "update_display_data",
+            "error",
+            "comm_open",
+            "comm_msg",
+            "clear_output",
+            "execute_result",
+            "input_request",
+            "input_reply",
+        ):
+            assert kinds.get(msg_type), msg_type
+        trace = tmp_path / "ipykernel.jsonl"
+        monitor.save(trace)
+    errors = [p for p in monitor.problems if p.severity == "error"]
+    assert errors == [], [(p, p.message) for p in errors]
+    assert monitor.stats["problems"]["errors"] == 0
+    assert monitor.stats["problems"]["checked"] == len(monitor.messages)
+    # the recording gives the same verdict
+    assert jpf(["check", str(trace), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["capture"] == "tap"
+    assert report["errors"] == 0
+    assert report["messages"] == len(monitor.messages)
+
+
+def test_jpf_check_drives_ipykernel_through_the_script_without_errors(
+    runtime_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert jpf(["check", "--kernel", "python3", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["errors"] == 0, report["problems"]
+    assert report["capture"] == "tap"
+    steps = {step["step"]: step["answered"] for step in report["steps"]}
+    assert all(steps.values()), steps
+    assert "interrupt" in steps
+    assert "shutdown" in steps
+    # every request of the script, and its reply, was seen through the tap
+    assert report["messages"] > 50
+    assert all(p["severity"] == "warning" for p in report["problems"])
+
+
+def test_jpf_check_watches_live_traffic(
+    start: Callable[..., Kernel], capsys: pytest.CaptureFixture[str]
+) -> None:
+    kernel = start()
+    done = threading.Event()
+
+    def traffic() -> None:
+        # execute and read the reply: the blocking channels, no event loop in this thread
+        client = kernel.client
+        while not done.is_set():
+            msg_id = client.execute("print(1)")
+            while client.shell_channel.get_msg(timeout=30)["parent_header"].get("msg_id") != msg_id:
+                pass
+
+    worker = threading.Thread(target=traffic)
+    worker.start()
+    try:
+        code = jpf(["check", kernel.kernel_id, "--duration", "2", "--json"])
+    finally:
+        done.set()
+        worker.join(60)
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["capture"] == "tap"
+    assert report["messages"] > 0
+    assert report["errors"] == 0
+
+
+def _frames(header: dict[str, Any], content: dict[str, Any]) -> Any:
+    return split_frames([DELIMITER, b"", orjson.dumps(header), b"{}", b"{}", orjson.dumps(content)])
+
+
+def test_a_message_not_yet_checked_is_never_reported_clean() -> None:
+    log = MessageLog()
+    linter = Linter(log)
+    header = {
+        "msg_id": "m1",
+        "msg_type": "stream",
+        "session": "s",
+        "username": "u",
+        "date": "2026-12-04T15:00:00Z",
+        "version": "5.3",
+    }
+    record = log.add("iopub", _frames(header, {"name": "stdlog", "text": "x"}))
+    assert record is not None
+    assert linter.problems_of(record.seq) is None  # not checked: not clean either
+    assert linter.stats(catch_up=False)["unchecked"] == 1
+    assert [p.rule for p in linter.problems()] == ["stream.name.enum"]
+    assert [p.rule for p in linter.problems_of(record.seq) or []] == ["stream.name.enum"]
+    assert linter.stats()["unchecked"] == 0
+
+
+def test_evicted_before_checked_is_counted_unchecked() -> None:
+    log = MessageLog(budget=4000)
+    linter = Linter(log)
+    for n in range(40):
+        header = {
+            "msg_id": f"m{n}",
+            "msg_type": "stream",
+            "session": "s",
+            "username": "u",
+            "date": "2026-12-04T15:00:00Z",
+            "version": "5.3",
+        }
+        log.add("iopub", _frames(header, {"name": "stdout", "text": "x"}))
+    stats = linter.stats()
+    assert stats["unchecked"] > 0
+    assert stats["checked"] + stats["unchecked"] == 40
+
+
+def test_rules_are_data_with_a_severity_a_reason_and_a_link() -> None:
+    assert len(RULES) > 100
+    for rule in RULES.values():
+        assert rule.severity in ("error", "warning")
+        assert rule.reason
+        assert rule.link.startswith(SPEC_URL + "#")
+    # an unknown msg_type is a custom message, never a violation; extra fields are allowed
+    header = {
+        "msg_id": "m",
+        "msg_type": "my_extension",
+        "session": "s",
+        "username": "u",
+        "date": "2026-12-04T15:00:00.5+01:00",
+        "version": "5.5",
+    }
+    assert check(header, {}, {"anything": [1]}, "iopub") == []
+    header["msg_type"] = "stream"
+    assert check(header, {}, {"name": "stdout", "text": "x", "extra": 1}, "iopub") == []
+
+
+def test_the_rules_document_lists_every_rule() -> None:
+    text = (ROOT / "docs" / "protocol-rules.md").read_text()
+    from jpf_widget.lint.doc import rules_table  # noqa: PLC0415
+
+    assert rules_table() in text, "regenerate: python -m jpf_widget.lint.doc"
+    for rule_id in RULES:
+        assert f"`{rule_id}`" in text

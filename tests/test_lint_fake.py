@@ -1,0 +1,81 @@
+"""The linter against a fake kernel that breaks the messaging spec on purpose
+(:mod:`tests.fake_kernel`), behind the tap so every channel is seen: each violation is flagged
+with the rule it breaks, on the message that breaks it, and no valid message is flagged."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+
+from jpf_widget import Monitor
+from jpf_widget.lint import RULES
+
+from .conftest import Kernel
+from .fake_kernel import SCENARIOS, kernelspec
+from .test_tap import start_tapped
+
+# requests the fake never answers with their reply: flagged on the request once capture ends
+UNANSWERED = ("wrong_reply", "no_reply")
+
+
+@pytest.fixture(scope="module")
+def fake(runtime_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    kernels = kernelspec(tmp_path_factory.mktemp("fake"))
+    kernel = start_tapped(
+        runtime_dir, KernelSpecManager(kernel_dirs=[str(kernels)]), name="fake-tap"
+    )
+    yield kernel
+    kernel.shutdown()
+
+
+def test_every_violation_flagged_with_its_rule_and_nothing_else(fake: Kernel) -> None:
+    client = fake.client
+    with Monitor(fake.kernel_id) as monitor:
+        monitor.wait_until_connected(30)
+        assert monitor.capture == "tap"
+        requests: dict[str, str] = {}
+        for name in SCENARIOS:
+            requests[client.execute(name)] = name
+        requests[client.complete("x", 1)] = "complete"
+        requests[client.is_complete("x")] = "is_complete"
+        requests[client.history()] = "history"
+        requests[client.comm_info()] = "comm_info"
+        control = client.session.msg("kernel_info_request")
+        client.control_channel.send(control)
+        requests[control["header"]["msg_id"]] = "control kernel_info"
+        for msg_id, name in requests.items():
+            done = monitor.wait_for(
+                lambda m, i=msg_id: m.msg_type == "fake_done" and m.parent_id == i, 30
+            )
+            assert done is not None, name
+        before_close = {p.rule for p in monitor.problems}
+        assert "sequence.reply.missing" not in before_close  # a live request may still be answered
+    problems = monitor.problems  # closed: the end of capture is checked too
+    found: dict[int, set[str]] = defaultdict(set)
+    for each in problems:
+        found[each.seq].add(each.rule)
+        assert each.severity == RULES[each.rule].severity
+    unanswered = {i for i, name in requests.items() if name in UNANSWERED}
+    expected_kinds: set[str] = set()
+    messages = monitor.messages
+    assert len(messages) > 200
+    for message in messages:
+        expect = set(message.metadata.get("expect", ()))
+        if message.direction == "to_kernel" and message.msg_id in unanswered:
+            expect = {"sequence.reply.missing"}
+        expected_kinds |= expect
+        scenario = requests.get(message.parent_id) or requests.get(message.msg_id)
+        assert found.get(message.seq, set()) == expect, (scenario, message, message.content)
+        # a message's own problems are those rules of the linter's that are not sequence rules
+        own = {p.rule for p in message.problems}
+        assert own == {r for r in expect if not r.startswith("sequence.")}, message
+    assert len(expected_kinds) >= 25, sorted(expected_kinds)
+    stats = monitor.stats["problems"]
+    assert stats["unchecked"] == 0
+    assert stats["checked"] == len(messages)
+    assert sum(stats["by_rule"].values()) == len(problems)
+    assert stats["errors"] + stats["warnings"] == len(problems)
