@@ -16,6 +16,11 @@ view's requests are answered with the id they came with::
                       "seqs": [17, 18]}
     Python -> view   {"kind": "match", "id": 8, "query": "…"}
                                          buffers: [the seqs that match, little-endian float64]
+    view -> Python   {"kind": "export", "id": 9, "filters": {…}}
+    Python -> view   {"kind": "export", "id": 9, "name": "1b2c3d4e-20261204T180512Z.jsonl",
+                      "messages": 120}               buffers: [the trace file's bytes]
+    view -> Python   {"kind": "diagram", "id": 10, "msg_id": "…"}
+    Python -> view   {"kind": "diagram", "id": 10}  buffers: [m.diagram(msg_id), UTF-8 text]
     view -> Python   {"kind": "refresh", "id": 6}
     Python -> view   {"kind": "refreshed", "id": 6}
     view -> Python   {"kind": "attach", "id": 7, "target": "1b2c"}
@@ -29,6 +34,9 @@ filters (:func:`~jpf_widget.rows.row_filter`), at most a page of them, in order;
 where the search stopped (ask again below it) and ``done`` says nothing older is held.
 ``match`` says which of the view's rows match a query with terms that a row cannot decide
 (paths into the message: ``content.…``); seqs no longer held are left out.
+``export`` answers with a trace file (:meth:`Monitor.save`, ``docs/trace-format.md``) of the
+messages held that pass the view's filters, named ``<kernel id prefix>-<UTC time>.jsonl``;
+``diagram`` with the Mermaid sequence diagram of a request's thread (:meth:`Monitor.diagram`).
 The whole contract (traits, Row, Body, DOM hooks) is in ``js/README.md``.
 
 Requests from a view are only handled while the monitoring kernel is idle (they arrive on its
@@ -38,9 +46,13 @@ shell channel); sends from the flusher thread go out whatever the kernel is doin
 from __future__ import annotations
 
 import logging
+import os
 import struct
+import tempfile
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
@@ -64,6 +76,7 @@ class FeedHost(Protocol):
     """What the feed needs of the monitor it feeds (``Monitor`` is one)."""
 
     window_rows: int
+    kernel_id: str
 
     def send(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         """Send a custom message to every view."""
@@ -82,6 +95,14 @@ class FeedHost(Protocol):
 
     def close_unseen(self, grace: float) -> None:
         """Close: no view has shown the monitor for ``grace`` seconds."""
+
+    def save(
+        self, path: str | os.PathLike[str], *, filter: Callable[[Message], bool] | None = None
+    ) -> int:
+        """Write the messages held that ``filter`` keeps to a trace file; how many."""
+
+    def diagram(self, msg_id: str | None = None) -> str:
+        """The Mermaid sequence diagram of a request's thread."""
 
 
 class ViewFeed:
@@ -177,6 +198,11 @@ class ViewFeed:
             self._send_older(request_id, content)
         elif kind == "match":
             self._send_match(request_id, content)
+        elif kind == "export":
+            self._send_export(request_id, content)
+        elif kind == "diagram" and isinstance(content.get("msg_id"), str):
+            text = host.diagram(content["msg_id"])
+            host.send({"kind": "diagram", "id": request_id}, [text.encode()])
         elif kind == "refresh":
             host.refresh_kernels()
             host.send({"kind": "refreshed", "id": request_id})
@@ -227,3 +253,17 @@ class ViewFeed:
         found = [entry.seq for entry in self._log.by_seq(seqs) if match(entry)]
         answer = {"kind": "match", "id": request_id, "query": query}
         self._host.send(answer, [struct.pack(f"<{len(found)}d", *found)])
+
+    def _send_export(self, request_id: object, content: dict[str, Any]) -> None:
+        """Answer an ``export`` request: a trace of the messages held that pass the view's
+        filters, written by :meth:`Monitor.save` (through a temporary file), as one buffer."""
+        filters = content.get("filters")
+        keep = row_filter(filters if isinstance(filters, dict) else {}, self._host.own_requests())
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        name = f"{self._host.kernel_id[:8] or 'jpf'}-{stamp}.jsonl"
+        with tempfile.TemporaryDirectory(prefix="jpf-export-") as tmp:
+            path = Path(tmp) / name
+            count = self._host.save(path, filter=keep)
+            data = path.read_bytes()
+        answer = {"kind": "export", "id": request_id, "name": name, "messages": count}
+        self._host.send(answer, [data])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +235,38 @@ def test_a_view_gets_the_window_then_older_rows_in_pages_by_its_filters(
     [(reply, _)] = recorder.custom("error")
     assert reply["id"] == 44
     assert "integer" in reply["message"]
+
+
+def test_a_view_exports_what_its_filters_show_and_copies_a_threads_diagram(
+    watched: Any, kernel: Kernel, tmp_path: Path
+) -> None:
+    monitor, recorder = watched
+    request = kernel.run('print("to export", flush=True)\n1/0')
+    wait_until(lambda: monitor._log.of_type("error"), 15, "the error")
+
+    def answers(kind: str) -> list[tuple[dict[str, Any], list[bytes]]]:
+        return [
+            (data["content"], buffers)
+            for data, buffers in recorder.sent
+            if data.get("method") == "custom" and data["content"].get("kind") == kind
+        ]
+
+    ask(monitor, {"kind": "export", "id": 5, "filters": {"types": ["stream", "error"]}})
+    [(reply, [trace])] = answers("export")
+    assert reply["id"] == 5
+    assert re.fullmatch(rf"{kernel.kernel_id[:8]}-\d{{8}}T\d{{6}}Z\.jsonl", reply["name"])
+    wanted = [m.msg_id for m in monitor.messages if m.msg_type in ("stream", "error")]
+    assert reply["messages"] == len(wanted) >= 2
+    path = tmp_path / reply["name"]
+    path.write_bytes(trace)
+    loaded = Monitor.load(path)
+    try:
+        assert [m.msg_id for m in loaded.messages] == wanted
+    finally:
+        loaded.close()
+
+    ask(monitor, {"kind": "diagram", "id": 6, "msg_id": request})
+    [(reply, [text])] = answers("diagram")
+    assert reply == {"kind": "diagram", "id": 6}
+    assert text.decode() == monitor.diagram(request)
+    assert "sequenceDiagram" in text.decode()

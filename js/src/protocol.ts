@@ -141,6 +141,8 @@ export type Incoming =
   | { kind: "older"; id: number; next: number; done: boolean; rows: Row[] }
   | { kind: "bodies"; id: number; bodies: Body[] }
   | { kind: "match"; id: number; query: string; seqs: number[] }
+  | { kind: "export"; id: number; name: string; messages: number; bytes: Uint8Array }
+  | { kind: "diagram"; id: number; text: string }
   | { kind: "error"; id: number; message: string }
   | { kind: "refreshed"; id: number }
   | { kind: "attached"; id: number }
@@ -174,6 +176,20 @@ export function decodeMessage(content: unknown, buffers: unknown): Incoming {
       return { kind: "bodies", id: Number(c.id), bodies: toBodies(decodeJsonBuffer(buffers)) };
     case "match":
       return { kind: "match", id: Number(c.id), query: str(c.query), seqs: float64s(buffers) };
+    case "export": {
+      const bytes = Array.isArray(buffers) && buffers.length ? bufferBytes(buffers[0]) : null;
+      return {
+        kind: "export",
+        id: Number(c.id),
+        name: str(c.name) || "trace.jsonl",
+        messages: Number(c.messages) || 0,
+        bytes: bytes ?? new Uint8Array(0),
+      };
+    }
+    case "diagram": {
+      const bytes = Array.isArray(buffers) && buffers.length ? bufferBytes(buffers[0]) : null;
+      return { kind: "diagram", id: Number(c.id), text: bytes ? decoder.decode(bytes) : "" };
+    }
     case "error":
       return { kind: "error", id: Number(c.id), message: str(c.message) };
     case "refreshed":

@@ -8,6 +8,20 @@ import type { Filters } from "../filter";
 import type { Row } from "../types";
 import type { RequestClient } from "./client";
 
+/** The list's filters as Python's `row_filter` reads them (in `older` and `export` requests). */
+export function wireFilters(f: Filters): Record<string, unknown> {
+  return {
+    types: f.types,
+    channels: f.channels,
+    directions: f.directions,
+    clients: f.clients,
+    text: f.text,
+    show_status: f.showStatus,
+    cleared_seq: f.clearedSeq,
+    show_own: f.showOwn === true,
+  };
+}
+
 export class Paging {
   /** The seq below which older rows may still be asked for (-1: nothing known yet). */
   private before = -1;
@@ -35,16 +49,7 @@ export class Paging {
     const req = this.client.request("older", {
       before: this.before,
       above,
-      filters: {
-        types: f.types,
-        channels: f.channels,
-        directions: f.directions,
-        clients: f.clients,
-        text: f.text,
-        show_status: f.showStatus,
-        cleared_seq: f.clearedSeq,
-        show_own: f.showOwn === true,
-      },
+      filters: wireFilters(f),
     });
     this.id = req.id;
     req.then(

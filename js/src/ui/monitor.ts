@@ -1,11 +1,12 @@
 /**
  * The root of a view: the monitor's box and its components (header, counters, picker, toolbar
- * with its filter chips, type chips, status lane, list), and the mode keys.
+ * with its filter chips and export, type chips, status lane, list), and the mode keys.
  */
 import { h } from "../dom";
 import type { MonitorState } from "../model/state";
 import type { Model, ViewMode } from "../types";
 import { mountCounters } from "./counters";
+import { mountExport } from "./export";
 import { mountFilters } from "./filters";
 import { mountHeader } from "./header";
 import { mountLane } from "./lane";
@@ -42,6 +43,7 @@ export function mountMonitor(host: HTMLElement, s: MonitorState, model: Model): 
   ];
   disposers.push(
     mountFilters(filtersSlot(root), v),
+    mountExport(root.querySelector(".jpf-toolbar") as HTMLElement, v),
     mountTypeChips(root, v),
     mountLane(root, v),
     mountList(root, v),

@@ -2,14 +2,44 @@
  * A thread's header line in threaded mode: a captured request (its time, route, type and
  * summary; a click opens its body), a request rebuilt from its replies' parent headers (a
  * placeholder), or a comm (target and short comm id); then the number of messages, the busy
- * time, and the reply's status and the time to it. The caret collapses the thread.
+ * time, and the reply's status and the time to it; "diagram" copies the thread's sequence
+ * diagram (Mermaid, from Python's `diagram`). The caret collapses the thread.
  */
 import { routeSpan } from "../clients";
-import { h } from "../dom";
+import { copyText, h } from "../dom";
+import { threadDiagram } from "../model/exports";
 import { replyStatus, type Thread } from "../threads";
 import { formatDuration, formatIsoTime, formatTime, shortId } from "../time";
 import { buildDetail, type ItemHooks } from "./detail";
 import type { View } from "./view";
+
+/** "diagram": copy the request thread's sequence diagram; `data-copied` says how it went. */
+function diagramButton(v: View, msgId: string): HTMLElement {
+  const b = h(
+    "button",
+    {
+      type: "button",
+      class: "jpf-copy",
+      "data-role": "copy-diagram",
+      title: "Copy this thread as a Mermaid sequence diagram (for a Markdown cell or an issue)",
+    },
+    "diagram",
+  );
+  b.addEventListener("click", (ev) => {
+    ev.stopPropagation();
+    b.dataset.copied = "pending";
+    threadDiagram(v.s.client, msgId)
+      .then(copyText, () => false)
+      .then((ok) => {
+        b.dataset.copied = ok ? "true" : "false";
+        b.textContent = ok ? "copied" : "copy failed";
+        setTimeout(() => {
+          b.textContent = "diagram";
+        }, 1200);
+      });
+  });
+  return b;
+}
 
 export function buildThreadHead(v: View, th: Thread, hooks: ItemHooks): HTMLElement {
   const closed = v.collapsed.has(th.key);
@@ -104,6 +134,7 @@ export function buildThreadHead(v: View, th: Thread, hooks: ItemHooks): HTMLElem
     }
   }
   bits.push(meta);
+  if (th.kind === "request" && th.parentId) bits.push(diagramButton(v, th.parentId));
   const line = h(
     "div",
     {
