@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-NAMES = ["ingest", "live", "loss", "memory", "browser", "tap", "trace"]
+NAMES = ["ingest", "live", "loss", "memory", "browser", "tap", "trace", "lint"]
 
 
 def table(rows: list[dict[str, object]]) -> str:
