@@ -110,6 +110,19 @@ def test_ipykernel_ordinary_traffic_has_no_errors(
     assert report["messages"] == len(monitor.messages)
 
 
+def test_ipykernel_seen_from_iopub_only_has_no_errors(kernel: Kernel) -> None:
+    """Without the tap only iopub (and the monitor's own replies) is seen: the same traffic is
+    clean of errors there too."""
+    with Monitor(kernel.kernel_id) as monitor:
+        monitor.wait_until_connected(30)
+        assert monitor.capture == "iopub"
+        for cell in CELLS:
+            kernel.run(cell, timeout=60)
+        monitor.wait_for("update_display_data", 30)
+    assert [p for p in monitor.problems if p.severity == "error"] == []
+    assert monitor.stats["problems"]["checked"] == len(monitor.messages)
+
+
 def test_jpf_check_drives_ipykernel_through_the_script_without_errors(
     runtime_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -223,3 +236,50 @@ def test_the_rules_document_lists_every_rule() -> None:
     assert rules_table() in text, "regenerate: python -m jpf_widget.lint.doc"
     for rule_id in RULES:
         assert f"`{rule_id}`" in text
+
+
+def test_jpf_check_on_xeus_python_finds_only_its_death_at_the_interrupt(
+    runtime_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """xeus-python exits on SIGINT (its kernelspec has no interrupt_mode): the one error. All
+    it said before, every channel, follows the spec (docs/protocol-rules.md, findings)."""
+    assert jpf(["check", "--kernel", "xpython", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["by_rule"] == {"script.kernel_died": 1}
+    steps = [step["step"] for step in report["steps"] if step["answered"]]
+    assert steps == [
+        "kernel_info",
+        "execute (no output)",
+        "execute (output)",
+        "execute (error)",
+        "complete",
+        "inspect",
+        "is_complete",
+        "history",
+        "comm_info",
+        "comm open / msg / close",
+        "input",
+    ]
+
+
+# bash_kernel's kernel.json has a key KernelSpec does not know (codemirror_mode)
+@pytest.mark.filterwarnings(
+    "ignore:Passing unrecognized arguments to super\\(KernelSpec\\):DeprecationWarning"
+)
+def test_jpf_check_on_bash_kernel_finds_its_abort_status(
+    runtime_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """bash_kernel answers an interrupted execution with status "abort", which is not one of
+    the spec's ok / error / aborted: an error, and the only kind."""
+    install = pytest.importorskip("bash_kernel.install")
+    if "bash" not in KernelSpecManager().find_kernel_specs():
+        install.install_my_kernel_spec(user=False, prefix=str(tmp_path))
+        monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
+    assert jpf(["check", "--kernel", "bash", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    errors = [p for p in report["problems"] if p["severity"] == "error"]
+    assert {p["rule"] for p in errors} == {"execute_reply.status.enum"}
+    assert all("'abort'" in p["message"] and p["msg_type"] == "execute_reply" for p in errors)

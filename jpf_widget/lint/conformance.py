@@ -41,6 +41,8 @@ from .validate import problem
 __all__ = ["SNIPPETS", "STEPS", "Report", "check_kernel", "lint_entries"]
 
 _REPLY_TIMEOUT: Final = 30.0
+_INPUT_TIMEOUT: Final = 10.0  # a kernel that supports input asks at once
+_ALIVE_EVERY: Final = 1.0  # while waiting for a reply, look this often whether the kernel died
 _QUIET: Final = 0.5  # the capture is over once nothing came for this long after shutdown
 _SETTLE_MAX: Final = 10.0
 _EXAMPLES: Final = 3  # messages shown per rule in the text report
@@ -236,12 +238,24 @@ def _settle(log: MessageLog) -> None:
             return
 
 
-def _reply(client: BlockingKernelClient, msg_id: str, channel: str = "shell") -> dict[str, Any]:
-    """The reply to ``msg_id`` (other replies read on the way are dropped)."""
+def _reply(
+    client: BlockingKernelClient,
+    manager: KernelManager,
+    msg_id: str,
+    channel: str = "shell",
+    timeout: float = _REPLY_TIMEOUT,
+) -> dict[str, Any]:
+    """The reply to ``msg_id`` (other replies read on the way are dropped); queue.Empty when
+    none came in ``timeout`` seconds, or the kernel's process exited."""
     get = client.get_control_msg if channel == "control" else client.get_shell_msg
-    deadline = time.monotonic() + _REPLY_TIMEOUT
+    deadline = time.monotonic() + timeout
     while (remaining := deadline - time.monotonic()) > 0:
-        reply: dict[str, Any] = get(timeout=remaining)
+        try:
+            reply: dict[str, Any] = get(timeout=min(remaining, _ALIVE_EVERY))
+        except queue.Empty:
+            if not manager.is_alive():
+                raise
+            continue
         if reply["parent_header"].get("msg_id") == msg_id:
             return reply
     raise queue.Empty
@@ -268,22 +282,22 @@ class _Died(Exception):
 
 def _script(client: BlockingKernelClient, manager: KernelManager) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
-    info = _reply(client, client.kernel_info())
+    info = _reply(client, manager, client.kernel_info())
     language = str(info["content"].get("language_info", {}).get("name", "")).lower()
     steps.append({"step": "kernel_info", "answered": True})
     code = SNIPPETS.get(language, {})
 
-    def step(name: str, send: Callable[[], str], channel: str = "shell") -> dict[str, Any]:
+    def step(name: str, send: Callable[[], str], channel: str = "shell") -> None:
         record: dict[str, Any] = {"step": name, "answered": False}
         steps.append(record)
         try:
-            _reply(client, send(), channel)
+            _reply(client, manager, send(), channel)
         except queue.Empty:
             record["why"] = f"no reply within {_REPLY_TIMEOUT:g} s"
         else:
             record["answered"] = True
-        alive()
-        return record
+        if name != "shutdown":  # after its reply, the kernel's process is meant to exit
+            alive()
 
     def alive() -> None:
         if not manager.is_alive():
@@ -310,7 +324,7 @@ def _script(client: BlockingKernelClient, manager: KernelManager) -> list[dict[s
     step("is_complete", lambda: client.is_complete(code.get("incomplete", "")))
     step("history", lambda: client.history(hist_access_type="tail", n=5))
     step("comm_info", client.comm_info)
-    _comm(client, steps)
+    _comm(client, manager, steps)
     alive()
     if "input" in code:
         _input(client, manager, code["input"], steps)
@@ -328,7 +342,9 @@ def _script(client: BlockingKernelClient, manager: KernelManager) -> list[dict[s
     return steps
 
 
-def _comm(client: BlockingKernelClient, steps: list[dict[str, Any]]) -> None:
+def _comm(
+    client: BlockingKernelClient, manager: KernelManager, steps: list[dict[str, Any]]
+) -> None:
     """A comm opened to a target the kernel does not know, a message on it, and its close: a
     kernel answers the open with a comm_close (or ignores it)."""
     session, channel = client.session, client.shell_channel
@@ -339,7 +355,7 @@ def _comm(client: BlockingKernelClient, steps: list[dict[str, Any]]) -> None:
     ):
         channel.send(session.msg(msg_type, content))
     # no reply is owed: a kernel_info round trip tells they were handled
-    _reply(client, client.kernel_info())
+    _reply(client, manager, client.kernel_info())
     steps.append({"step": "comm open / msg / close", "answered": True})
 
 
@@ -350,18 +366,18 @@ def _input(
     record: dict[str, Any] = {"step": "input", "answered": False}
     steps.append(record)
     try:
-        request = client.get_stdin_msg(timeout=_REPLY_TIMEOUT)
+        request = client.get_stdin_msg(timeout=_INPUT_TIMEOUT)
     except queue.Empty:
-        record["why"] = f"no input_request within {_REPLY_TIMEOUT:g} s (interrupted)"
+        record["why"] = f"no input_request within {_INPUT_TIMEOUT:g} s (interrupted)"
         manager.interrupt_kernel()  # whatever waits for input would hold up the rest
         with contextlib.suppress(queue.Empty):
-            _reply(client, msg_id)
+            _reply(client, manager, msg_id)
         return
     # with its parent_header, which KernelClient.input() leaves out
     answer = client.session.msg("input_reply", {"value": "jpf check answer"}, parent=request)
     client.stdin_channel.send(answer)
     try:
-        _reply(client, msg_id)
+        _reply(client, manager, msg_id)
     except queue.Empty:
         record["why"] = "no execute_reply after the input_reply"
         return
@@ -388,7 +404,7 @@ def _interrupt(
             break
     manager.interrupt_kernel()
     try:
-        _reply(client, msg_id)
+        _reply(client, manager, msg_id)
     except queue.Empty:
         record["why"] = "the interrupted execution never replied"
         return
