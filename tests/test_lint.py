@@ -18,6 +18,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jpf_widget import Monitor
 from jpf_widget.cli import main as jpf
 from jpf_widget.lint import RULES, check
+from jpf_widget.lint.conformance import STEPS
 from jpf_widget.lint.linter import Linter
 from jpf_widget.lint.spec import SPEC_URL
 from jpf_widget.log import MessageLog
@@ -131,9 +132,8 @@ def test_jpf_check_drives_ipykernel_through_the_script_without_errors(
     assert report["errors"] == 0, report["problems"]
     assert report["capture"] == "tap"
     steps = {step["step"]: step["answered"] for step in report["steps"]}
+    assert list(steps) == list(STEPS)
     assert all(steps.values()), steps
-    assert "interrupt" in steps
-    assert "shutdown" in steps
     # every request of the script, and its reply, was seen through the tap
     assert report["messages"] > 50
     assert all(p["severity"] == "warning" for p in report["problems"])
@@ -238,28 +238,27 @@ def test_the_rules_document_lists_every_rule() -> None:
         assert f"`{rule_id}`" in text
 
 
-def test_jpf_check_on_xeus_python_finds_only_its_death_at_the_interrupt(
+def test_jpf_check_on_xeus_python_finds_its_death(
     runtime_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """xeus-python exits on SIGINT (its kernelspec has no interrupt_mode): the one error. All
-    it said before, every channel, follows the spec (docs/protocol-rules.md, findings)."""
+    """xeus-python exits on SIGINT (its kernelspec has no interrupt_mode), and in some runs,
+    after the execution that raised, answers every request with a bare {"status": "error"}
+    (and then exits at the input step): the errors found are those, each one the spec's
+    (docs/protocol-rules.md, findings)."""
     assert jpf(["check", "--kernel", "xpython", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["by_rule"] == {"script.kernel_died": 1}
-    steps = [step["step"] for step in report["steps"] if step["answered"]]
-    assert steps == [
-        "kernel_info",
-        "execute (no output)",
-        "execute (output)",
-        "execute (error)",
-        "complete",
-        "inspect",
-        "is_complete",
-        "history",
-        "comm_info",
-        "comm open / msg / close",
-        "input",
-    ]
+    assert report["by_rule"]["script.kernel_died"] == 1
+    errors = {p["rule"] for p in report["problems"] if p["severity"] == "error"}
+    assert errors <= {
+        "script.kernel_died",
+        "execute_reply.execution_count.required",
+        "is_complete_reply.status.enum",
+    }
+    answered = [step["step"] for step in report["steps"] if step["answered"]]
+    assert answered[:4] == list(STEPS[:4])  # kernel_info and the three executions
+    if len(errors) == 1:  # the usual run: all is clean up to the interrupt
+        assert report["by_rule"] == {"script.kernel_died": 1}
+        assert answered == list(STEPS[: STEPS.index("input") + 1])
 
 
 # bash_kernel's kernel.json has a key KernelSpec does not know (codemirror_mode)

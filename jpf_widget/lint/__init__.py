@@ -5,7 +5,8 @@
 - :mod:`.validate`: :func:`check`, the problems of one message;
 - :mod:`.sequence`: the rules across messages (busy/idle, replies, execution counter);
 - :mod:`.linter`: :class:`~.linter.Linter`, a capture's messages checked off capture's path;
-- :mod:`.conformance`: ``jpf check``, a kernel driven through a standard script.
+- :mod:`.conformance`: ``jpf check``, a kernel driven through a standard script;
+- :mod:`.doc`: the rules' table of ``docs/protocol-rules.md``, made from the rules.
 
 This package's top level imports only what a :class:`~jpf_widget.messages.Message` needs
 (``msg.problems``); the rest is imported from its module.

@@ -44,15 +44,12 @@ Kind = Literal[
     "int",
     "bool",
     "dict",
-    "list",
     "list[str]",
     "list[dict]",
-    "str|null",
     "str|dict",
     "help_links",
     "comms",
     "history",
-    "any",
 ]
 
 

@@ -97,15 +97,12 @@ _KINDS: Final[dict[str, Callable[[object], bool]]] = {
     "int": _is_int,
     "bool": lambda value: isinstance(value, bool),
     "dict": lambda value: isinstance(value, dict),
-    "list": lambda value: isinstance(value, list),
     "list[str]": _is_list_of(_is_str),
     "list[dict]": _is_list_of(lambda item: isinstance(item, dict)),
-    "str|null": lambda value: value is None or _is_str(value),
     "str|dict": lambda value: isinstance(value, str | dict),
     "help_links": _is_links,
     "comms": _is_comms,
     "history": _is_history,
-    "any": lambda value: True,
 }
 
 _MISSING = object()
