@@ -282,3 +282,36 @@ def test_jpf_check_on_bash_kernel_finds_its_abort_status(
     errors = [p for p in report["problems"] if p["severity"] == "error"]
     assert {p["rule"] for p in errors} == {"execute_reply.status.enum"}
     assert all("'abort'" in p["message"] and p["msg_type"] == "execute_reply" for p in errors)
+
+
+def test_a_message_is_checked_against_its_header_version() -> None:
+    """A 4.1 stream has ``data``, not ``text``, and no date; a field added in 5.5 is not asked of
+    a 5.3 kernel_info_reply; a msg_type newer than the header is flagged."""
+    old = {"msg_id": "m", "msg_type": "stream", "session": "s", "username": "u", "version": "4.1"}
+    assert check(old, {}, {"name": "stdout", "data": "x"}, "iopub") == []
+    new = {**old, "version": "5.3", "date": "2026-12-04T15:00:00Z"}
+    assert [p.rule for p in check(new, {}, {"name": "stdout", "data": "x"}, "iopub")] == [
+        "stream.text.required"
+    ]
+    assert [p.rule for p in check({**new, "date": None}, {}, {"name": "stdout", "text": ""})] == [
+        "header.date.format"
+    ]
+    reply = {**new, "msg_type": "kernel_info_reply"}
+    content = {
+        "status": "ok",
+        "protocol_version": "5.3",
+        "implementation": "k",
+        "implementation_version": "1",
+        "language_info": {"name": "k"},
+        "banner": "",
+        "supported_features": "not checked before 5.5",
+    }
+    parent = {"msg_id": "p", "msg_type": "kernel_info_request"}
+    assert check(reply, parent, content, "shell") == []
+    assert [p.rule for p in check({**reply, "version": "5.5"}, parent, content, "shell")] == [
+        "kernel_info_reply.supported_features.type"
+    ]
+    welcome = {**new, "msg_type": "iopub_welcome"}
+    assert [p.rule for p in check(welcome, {}, {"subscription": ""}, "iopub")] == [
+        "header.msg_type.version"
+    ]

@@ -116,7 +116,8 @@ class MessageSpec:
 _SHELL = ("shell", "control")  # ipykernel and xeus answer shell requests on control too
 _IOPUB = ("iopub",)
 _STDIN = ("stdin",)
-_COMM = ("shell", "iopub", "control")  # a front end sends them on shell, a kernel on iopub
+_COMM = ("shell", "iopub", "control")
+_V5 = (5, 0)  # a front end sends them on shell, a kernel on iopub
 
 _MIME = "a front end renders the output from it; the spec makes it a mime-bundle dict"
 _COUNT = "front ends show it as the prompt number In[n] / Out[n]"
@@ -184,6 +185,7 @@ MESSAGES: Final[tuple[MessageSpec, ...]] = (
             Field("cursor_pos", "int", why=_CURSOR),
             _opt("detail_level", "int", "0 or 1", enum=(0, 1)),
         ),
+        since=_V5,
     ),
     MessageSpec(
         "inspect_reply",
@@ -195,6 +197,7 @@ MESSAGES: Final[tuple[MessageSpec, ...]] = (
             _ok("metadata", "dict", "the mime-bundle's metadata", missing="warning"),
         ),
         reply=True,
+        since=_V5,
     ),
     MessageSpec(
         "complete_request",
@@ -300,9 +303,15 @@ MESSAGES: Final[tuple[MessageSpec, ...]] = (
                 "str",
                 "clients adapt to the protocol version the kernel announces",
             ),
-            _ok("implementation", "str", "front ends show it", missing="warning"),
-            _ok("implementation_version", "str", "front ends show it", missing="warning"),
-            _ok("language_info", "dict", "front ends highlight and save code by it"),
+            _ok("implementation", "str", "front ends show it", missing="warning", since=_V5),
+            _ok(
+                "implementation_version",
+                "str",
+                "front ends show it",
+                missing="warning",
+                since=_V5,
+            ),
+            _ok("language_info", "dict", "front ends highlight and save code by it", since=_V5),
             _ok("language_info.name", "str", "notebooks record the kernel's language by it"),
             _opt("language_info.version", "str", "a version string 'X.Y.Z'"),
             _opt("language_info.mimetype", "str", "a mimetype"),
@@ -310,7 +319,7 @@ MESSAGES: Final[tuple[MessageSpec, ...]] = (
             _opt("language_info.pygments_lexer", "str", "a lexer name"),
             _opt("language_info.codemirror_mode", "str|dict", "a mode name or spec"),
             _opt("language_info.nbconvert_exporter", "str", "an exporter name"),
-            _ok("banner", "str", "consoles print it on start", missing="warning"),
+            _ok("banner", "str", "consoles print it on start", missing="warning", since=_V5),
             _opt("debugger", "bool", "whether the debugger is supported"),
             _opt("help_links", "help_links", "a list of {text, url} dicts for the help menu"),
             _opt(
@@ -411,7 +420,12 @@ MESSAGES: Final[tuple[MessageSpec, ...]] = (
                 why="front ends and nbformat know only these streams",
                 enum=("stdout", "stderr"),
             ),
-            Field("text", "str", why="the text front ends append (renamed from data in 5.0)"),
+            Field(
+                "text",
+                "str",
+                why="the text front ends append (renamed from data in 5.0)",
+                since=_V5,
+            ),
         ),
     ),
     MessageSpec("display_data", _IOPUB, "display-data", _DISPLAY),
@@ -438,6 +452,7 @@ MESSAGES: Final[tuple[MessageSpec, ...]] = (
             Field("code", "str", why="front ends show the code run"),
             Field("execution_count", "int", why=_COUNT),
         ),
+        since=_V5,
     ),
     MessageSpec(
         "execute_result",
@@ -454,6 +469,7 @@ MESSAGES: Final[tuple[MessageSpec, ...]] = (
             Field("evalue", "str", why="front ends show the error's value"),
             Field("traceback", "list[str]", why="front ends show the traceback's lines"),
         ),
+        since=_V5,
     ),
     MessageSpec(
         "status",
@@ -514,6 +530,7 @@ MESSAGES: Final[tuple[MessageSpec, ...]] = (
             Field("target_name", "str", why="the receiving side finds the comm's handler by it"),
             Field("data", "dict", why="the data key is always a dict"),
         ),
+        since=(4, 1),
     ),
     MessageSpec(
         "comm_msg",
@@ -523,6 +540,7 @@ MESSAGES: Final[tuple[MessageSpec, ...]] = (
             Field("comm_id", "str", why="the receiving side finds the comm by it"),
             Field("data", "dict", why="the comm's own message is in it"),
         ),
+        since=(4, 1),
     ),
     MessageSpec(
         "comm_close",
@@ -532,6 +550,7 @@ MESSAGES: Final[tuple[MessageSpec, ...]] = (
             Field("comm_id", "str", why="the receiving side finds the comm to close by it"),
             _opt("data", "dict", "data is a dict"),
         ),
+        since=(4, 1),
     ),
 )
 
