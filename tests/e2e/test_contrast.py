@@ -54,10 +54,13 @@ def audit_in_themes(
     path: str,
     screenshots: Path,
     views: dict[str, Callable[[], None]],
+    *,
+    status: str = "connected",
 ) -> dict[str, list[str]]:
     """Audit the monitor of the notebook at ``path`` in each of THEMES, after each of ``views``
-    (name -> what brings that view on screen); the page is saved and reloaded for each theme.
-    Returns the failures by theme (none: an empty dict)."""
+    (name -> what brings that view on screen); the page is saved and reloaded for each theme
+    (and the monitor shown again with this ``status``). Returns the failures by theme (none:
+    an empty dict)."""
     failures: dict[str, list[dict[str, object]]] = {}
     try:
         for theme in THEMES:
@@ -66,7 +69,7 @@ def audit_in_themes(
             wait_saved(server, path)
             page.reload()
             wait_notebook_ready(page, server, path)
-            expect(page.locator(".jpf-monitor")).to_have_attribute("data-status", "connected")
+            expect(page.locator(".jpf-monitor")).to_have_attribute("data-status", status)
             for name, show in views.items():
                 show()
                 failures.setdefault(theme, []).extend(audit(page, theme, screenshots, name))
@@ -143,4 +146,23 @@ def test_every_text_is_readable_in_every_theme(
         {"streams": streams, "errors": errors, "opened": opened_error, "raw": raw},
     )
     rendered()
+    assert not bad, json.dumps(bad, indent=1)
+
+
+def test_a_failed_monitor_is_readable_in_every_theme(
+    lab_server: Server, front: Front, screenshots: Path
+) -> None:
+    """The red alert: why the monitor could not attach, on the theme's background."""
+    path = lab_server.write_notebook(
+        "contrast-failed.ipynb",
+        ['from jpf_widget import Monitor\nbad = Monitor("no-such-kernel")\nbad'],
+    )
+    page = open_notebook(front, lab_server, path)
+    run_cell(page, 0)
+    detail = page.locator(".jpf-monitor [data-role=status-detail]")
+
+    def failed() -> None:
+        expect(detail).to_contain_text("no kernel matches")
+
+    bad = audit_in_themes(lab_server, page, path, screenshots, {"failed": failed}, status="failed")
     assert not bad, json.dumps(bad, indent=1)
