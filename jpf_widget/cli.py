@@ -481,7 +481,11 @@ def _thread_of(reader: TraceReader, msg_id: str, limit: int) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .lint.conformance import check_kernel, lint_entries  # noqa: PLC0415 (jpf check only)
+    from .lint.conformance import (  # noqa: PLC0415 (jpf check only)
+        check_kernel,
+        lint_entries,
+        lint_window,
+    )
 
     if args.kernel:
         report = check_kernel(args.kernel)
@@ -504,9 +508,9 @@ def _check(args: argparse.Namespace) -> int:
                 entries: list[Message | Marker] = []
                 for chunk, _evicted in _follow(log, stop, deadline):
                     entries.extend(chunk)
+                report = lint_window(log, entries, f"kernel {backend.kernel_id}", backend.capture)
             finally:
                 backend.close()
-        report = lint_entries(entries, f"kernel {backend.kernel_id}", backend.capture)
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
     else:

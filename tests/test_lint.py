@@ -61,8 +61,10 @@ def test_ipykernel_ordinary_traffic_has_no_errors(
     with Monitor(kernel.kernel_id) as monitor:
         monitor.wait_until_connected(30)
         assert monitor.capture == "tap"
-        for cell in CELLS:
+        sent = [
             client.execute_interactive(cell, output_hook=lambda _m: None, timeout=60)
+            for cell in CELLS
+        ]
 
         def answer(request: dict[str, Any]) -> None:
             reply = client.session.msg("input_reply", {"value": "jpf"}, parent=request)
@@ -75,14 +77,18 @@ def test_ipykernel_ordinary_traffic_has_no_errors(
             output_hook=lambda _m: None,
             timeout=60,
         )
-        monitor.wait_for(
-            lambda m: (
-                m.msg_type == "status"
-                and m.parent_id == last["parent_header"]["msg_id"]
-                and m.content["execution_state"] == "idle"
-            ),
-            30,
-        )
+        # every request's reply and idle captured (each channel's copies come their own way)
+        for reply in (*sent, last):
+            request = reply["parent_header"]["msg_id"]
+            monitor.wait_for(lambda m, r=request: m.parent_id == r and m.channel == "shell", 30)
+            monitor.wait_for(
+                lambda m, r=request: (
+                    m.parent_id == r
+                    and m.msg_type == "status"
+                    and m.content["execution_state"] == "idle"
+                ),
+                30,
+            )
         kinds = monitor.stats["by_type"]
         for msg_type in (
             "stream",

@@ -52,6 +52,13 @@ def test_every_violation_flagged_with_its_rule_and_nothing_else(fake: Kernel) ->
                 lambda m, i=msg_id: m.msg_type == "fake_done" and m.parent_id == i, 30
             )
             assert done is not None, name
+        # each channel's copies reach the capture on their own path: wait for every reply too
+        # (but to the request never answered, and the one answered without a parent_header)
+        for msg_id, name in requests.items():
+            if name not in ("no_reply", "comm_info"):
+                monitor.wait_for(
+                    lambda m, i=msg_id: m.parent_id == i and m.msg_type.endswith("_reply"), 30
+                )
         before_close = {p.rule for p in monitor.problems}
         assert "sequence.reply.missing" not in before_close  # a live request may still be answered
     problems = monitor.problems  # closed: the end of capture is checked too

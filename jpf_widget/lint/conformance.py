@@ -38,7 +38,7 @@ from .linter import Findings
 from .spec import RULES
 from .validate import problem
 
-__all__ = ["SNIPPETS", "STEPS", "Report", "check_kernel", "lint_entries"]
+__all__ = ["SNIPPETS", "STEPS", "Report", "check_kernel", "lint_entries", "lint_window", "settle"]
 
 _REPLY_TIMEOUT: Final = 30.0
 _INPUT_TIMEOUT: Final = 10.0  # a kernel that supports input asks at once
@@ -198,7 +198,7 @@ def check_kernel(name: str, budget: int = 256 * 1024 * 1024) -> Report:
             client.wait_for_ready(timeout=60)
             backend = _attach(str(manager.connection_file), log)
             steps = _drive(client, manager, log)
-            _settle(log)
+            settle(log)
         finally:
             client.stop_channels()
             if backend is not None:
@@ -230,12 +230,32 @@ def _attach(connection_file: str, log: MessageLog) -> Backend:
     return backend
 
 
-def _settle(log: MessageLog) -> None:
-    """Wait until the kernel has said all it will: nothing new for _QUIET seconds."""
-    deadline = time.monotonic() + _SETTLE_MAX
+def settle(log: MessageLog, longest: float = _SETTLE_MAX) -> None:
+    """Wait until nothing new came for _QUIET seconds (at most ``longest`` seconds)."""
+    deadline = time.monotonic() + longest
     while time.monotonic() < deadline:
         if log.wait_for(lambda _: True, _QUIET, log.last_seq) is None:
             return
+
+
+def lint_window(
+    log: MessageLog, entries: list[Message | Marker], source: str, capture: str
+) -> Report:
+    """Lint a live capture cut at the end of a time window (``entries``, what the log held
+    then): what came after it is added only where it finishes what began inside the window
+    (replies and outputs of its requests), once the traffic settles or a second passed, since
+    one channel's copies may reach the capture after another's."""
+    cutoff = entries[-1].seq if entries else -1
+    settle(log, 1.0)
+    began = {entry.msg_id for entry in entries if isinstance(entry, Message)}
+    began |= {entry.parent_id for entry in entries if isinstance(entry, Message)}
+    began.discard("")
+    late = [
+        entry
+        for entry in log.entries_after(cutoff)
+        if isinstance(entry, Message) and entry.parent_id in began
+    ]
+    return lint_entries([*entries, *late], source, capture)
 
 
 def _reply(

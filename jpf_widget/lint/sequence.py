@@ -107,6 +107,7 @@ class SequenceChecker:
         self._early.clear()
         for thread in self._threads.values():
             thread.owed = False
+        self._shutdown = False  # a kernel that comes back is owed answers again
 
     def _moved_on(self, request: _Request) -> bool:
         """Whether the kernel is done with ``request``: it went idle for it, or answered a
