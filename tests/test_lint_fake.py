@@ -4,6 +4,7 @@ with the rule it breaks, on the message that breaks it, and no valid message is 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
 from jpf_widget import Monitor
+from jpf_widget.cli import main as jpf
 from jpf_widget.lint import RULES
 
 from .conftest import Kernel
@@ -32,7 +34,9 @@ def fake(runtime_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     kernel.shutdown()
 
 
-def test_every_violation_flagged_with_its_rule_and_nothing_else(fake: Kernel) -> None:
+def test_every_violation_flagged_with_its_rule_and_nothing_else(
+    fake: Kernel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     client = fake.client
     with Monitor(fake.kernel_id) as monitor:
         monitor.wait_until_connected(30)
@@ -86,3 +90,14 @@ def test_every_violation_flagged_with_its_rule_and_nothing_else(fake: Kernel) ->
     assert stats["checked"] == len(messages)
     assert sum(stats["by_rule"].values()) == len(problems)
     assert stats["errors"] + stats["warnings"] == len(problems)
+    # the recording gives the same verdict, as a report and as JSON, and exit status 1
+    trace = tmp_path / "fake.jsonl"
+    monitor.save(trace)
+    assert jpf(["check", str(trace), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["by_rule"] == stats["by_rule"]
+    assert jpf(["check", str(trace)]) == 1
+    text = capsys.readouterr().out
+    for rule in stats["by_rule"]:
+        assert f" {rule} x{stats['by_rule'][rule]}: {RULES[rule].reason}" in text
+        assert RULES[rule].link in text

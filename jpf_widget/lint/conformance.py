@@ -139,9 +139,9 @@ class Report:
             lines.append(f"  {rule.link}")
             for each in found[:_EXAMPLES]:
                 message = self.messages.get(each.seq)
-                what = f"{message.channel} {message.msg_type}" if message else "?"
+                what = f"#{each.seq} {message.channel} {message.msg_type}" if message else ""
                 where = f" at {each.path}" if each.path else ""
-                lines.append(f"  #{each.seq} {what}{where}: {each.message}")
+                lines.append(f"  {what}{where}: {each.message}" if what else f"  {each.message}")
         lines.append(
             f"{stats['errors']} errors, {stats['warnings']} warnings"
             + ("" if by_rule else ": the traffic follows the messaging spec")
