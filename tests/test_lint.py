@@ -233,6 +233,14 @@ def test_rules_are_data_with_a_severity_a_reason_and_a_link() -> None:
     assert check(header, {}, {"anything": [1]}, "iopub") == []
     header["msg_type"] = "stream"
     assert check(header, {}, {"name": "stdout", "text": "x", "extra": 1}, "iopub") == []
+    # a state jupyter_server sends its websocket clients is a known quirk, another an error
+    header["msg_type"] = "status"
+    assert [(p.rule, p.severity) for p in check(header, {}, {"execution_state": "dead"})] == [
+        ("status.execution_state.quirk", "warning")
+    ]
+    assert [(p.rule, p.severity) for p in check(header, {}, {"execution_state": "ready"})] == [
+        ("status.execution_state.enum", "error")
+    ]
 
 
 def test_the_rules_document_lists_every_rule() -> None:

@@ -95,6 +95,9 @@ class Field:
     why: str = ""
     missing: Severity = "error"
     enum: tuple[object, ...] = ()
+    # values outside ``enum`` that widespread software sends: rule ``<type>.<path>.quirk``
+    quirks: tuple[object, ...] = ()
+    quirk_why: str = ""
     when: str = ""
     since: tuple[int, int] = (0, 0)
 
@@ -481,6 +484,9 @@ MESSAGES: Final[tuple[MessageSpec, ...]] = (
                 "str",
                 why="front ends show the kernel busy or idle from it",
                 enum=("busy", "idle", "starting"),
+                quirks=("restarting", "autorestarting", "dead"),
+                quirk_why="jupyter_server tells its websocket clients of the kernel's restarts "
+                "and death with status messages of these states, which the spec does not list",
             ),
         ),
     ),
@@ -814,6 +820,8 @@ def _field_rules(spec: MessageSpec) -> list[Rule]:
         if field.enum:
             allowed = ", ".join(repr(value) for value in field.enum)
             rules.append(Rule(f"{base}.enum", "error", f"one of {allowed}: {what}", spec.anchor))
+        if field.quirks:
+            rules.append(Rule(f"{base}.quirk", "warning", field.quirk_why, spec.anchor))
     if spec.reply:
         base = spec.msg_type
         rules.append(

@@ -130,6 +130,7 @@ class _Compiled(NamedTuple):
     required: str
     type: str
     enum: str
+    quirk: str
     parent: tuple[str, ...]  # a field inside a dict is checked only when that dict is there
 
 
@@ -144,6 +145,7 @@ def _compile(msg_type: str, field: Field) -> _Compiled:
         f"{base}.required",
         f"{base}.type",
         f"{base}.enum",
+        f"{base}.quirk",
         path[:-1],
     )
 
@@ -363,7 +365,10 @@ def _check_field(
     if not field.test(value):
         add(problem(field.type, f"{spec.path} is {_kind(value)}, not {spec.kind}", field.where))
     elif spec.enum and value not in spec.enum:
-        add(problem(field.enum, f"{spec.path} is {_short(value)}", field.where))
+        if value in spec.quirks:
+            add(problem(field.quirk, f"{spec.path} is {_short(value)}", field.where))
+        else:
+            add(problem(field.enum, f"{spec.path} is {_short(value)}", field.where))
 
 
 def _check_special(
