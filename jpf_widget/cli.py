@@ -155,15 +155,28 @@ class _Stop:
 
 def _attach(args: argparse.Namespace, log: MessageLog, stop: _Stop) -> Backend:
     """The started back end for ``args.target``, once connected (raises why not)."""
-    backend = open_backend(args.target, log, server=args.server, token=args.token)
+    return attach(args.target, log, stop.event, server=args.server, token=args.token)
+
+
+def attach(
+    target: str,
+    log: MessageLog,
+    stop: threading.Event,
+    *,
+    server: str | None = None,
+    token: str | None = None,
+) -> Backend:
+    """The started back end for ``target``, once connected: RuntimeError saying why it did not
+    connect, KeyboardInterrupt when ``stop`` is set first."""
+    backend = open_backend(target, log, server=server, token=token)
     backend.start()
     deadline = time.monotonic() + _CONNECT_TIMEOUT
     while backend.state != "connected":
         if backend.state in ("dead", "closed") or time.monotonic() > deadline:
             state, detail = backend.state, backend.detail
             backend.close()
-            raise RuntimeError(f"could not attach to {args.target}: {state}. {detail}".strip())
-        if stop.event.wait(0.05):
+            raise RuntimeError(f"could not attach to {target}: {state}. {detail}".strip())
+        if stop.wait(0.05):
             backend.close()
             raise KeyboardInterrupt
     return backend

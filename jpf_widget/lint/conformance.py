@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
-from ..backends import Backend, open_backend
+from ..backends import Backend
 from ..log import MessageLog
 from ..messages import Marker, Message
 from ..tap.kernelspec import install, tapped_name
@@ -71,7 +72,6 @@ SNIPPETS: Final[dict[str, dict[str, str]]] = {
         "incomplete": "for i in 1 2 3; do",
     },
 }
-SNIPPETS["python3"] = SNIPPETS["python"]
 
 STEPS: Final = (
     "kernel_info",
@@ -216,14 +216,9 @@ def check_kernel(name: str, budget: int = 256 * 1024 * 1024) -> Report:
 
 
 def _attach(connection_file: str, log: MessageLog) -> Backend:
-    backend = open_backend(connection_file, log)
-    backend.start()
-    deadline = time.monotonic() + _REPLY_TIMEOUT
-    while backend.state != "connected":
-        if backend.state in ("dead", "closed") or time.monotonic() > deadline:
-            backend.close()
-            raise RuntimeError(f"could not attach to the kernel: {backend.state} {backend.detail}")
-        time.sleep(0.05)  # polls the back end's state; it has no event to wait on
+    from ..cli import attach  # noqa: PLC0415 (the command line imports this module)
+
+    backend = attach(connection_file, log, threading.Event())
     if backend.capture != "tap":
         backend.close()
         raise RuntimeError(f"the kernel is not seen through the tap ({backend.capture})")
