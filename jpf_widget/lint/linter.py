@@ -108,6 +108,7 @@ class Linter:
         self._cursor = -1  # the seq of the last entry looked at
         self._findings = Findings(full)
         self._unchecked = 0
+        self._ended = False  # the capture ended (finish)
 
     @property
     def full(self) -> bool:
@@ -125,6 +126,8 @@ class Linter:
             while True:
                 entries = self._log.entries_after(self._cursor, _CHUNK, oldest=True)
                 if not entries:
+                    if self._ended:
+                        self._findings.finish()  # once: later calls do nothing
                     return True
                 skipped = entries[0].seq - self._cursor - 1
                 if skipped > 0:  # evicted before the linter reached them
@@ -139,10 +142,9 @@ class Linter:
                     return self._cursor >= self._log.last_seq
 
     def finish(self) -> None:
-        """The capture ended: check what is left, then what only its end reveals."""
-        self.catch_up()
-        with self._lock:
-            self._findings.finish()
+        """The capture ended: what only its end reveals is added once everything recorded
+        is checked, when problems or counts are next read (closing costs nothing)."""
+        self._ended = True
 
     def problems(self) -> list[Problem]:
         """Every problem found so far, in the order found (after catching up)."""
