@@ -450,21 +450,15 @@ SCENARIOS: dict[str, Callable[[FakeKernel, str, list[bytes], Msg], None]] = {
 
 
 def kernelspec(folder: Path) -> Path:
-    """Write a tapped kernelspec ``fake-tap`` for this kernel under ``folder``; returns the
-    kernels directory to give a KernelSpecManager."""
+    """Write the kernelspecs ``fake`` and ``fake-tap`` (the same, behind the tap) for this
+    kernel under ``folder``; returns the kernels directory to give a KernelSpecManager."""
     kernels = folder / "share" / "jupyter" / "kernels"
-    spec = kernels / "fake-tap"
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [sys.executable, str(Path(__file__).resolve()), "{connection_file}"],
-                "display_name": "Fake (tapped)",
-                "language": "fake",
-                "metadata": {"kernel_provisioner": {"provisioner_name": "jpf-tap", "config": {}}},
-            }
-        )
-    )
+    argv = [sys.executable, str(Path(__file__).resolve()), "{connection_file}"]
+    tap = {"kernel_provisioner": {"provisioner_name": "jpf-tap", "config": {}}}
+    for name, metadata in (("fake", {}), ("fake-tap", tap)):
+        (kernels / name).mkdir(parents=True, exist_ok=True)
+        spec = {"argv": argv, "display_name": name, "language": "fake", "metadata": metadata}
+        (kernels / name / "kernel.json").write_text(json.dumps(spec))
     return kernels
 
 

@@ -1,12 +1,14 @@
 """The linter against a fake kernel that breaks the messaging spec on purpose
-(:mod:`tests.fake_kernel`), behind the tap so every channel is seen: each violation is flagged
-with the rule it breaks, on the message that breaks it, and no valid message is flagged."""
+(:mod:`tests.fake_kernel`): behind the tap, so every channel is seen, each violation is flagged
+with the rule it breaks, on the message that breaks it, and no valid message is flagged; seen
+from iopub only, the sequence rules that iopub can tell."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,47 @@ def test_every_violation_flagged_with_its_rule_and_nothing_else(
     for rule in stats["by_rule"]:
         assert f" {rule} x{stats['by_rule'][rule]}: {RULES[rule].reason}" in text
         assert RULES[rule].link in text
+
+
+def _send(kernel: Kernel, code: str, date: datetime) -> str:
+    """An execute_request dated ``date`` (what says whether its busy could have been seen)."""
+    client = kernel.client
+    request = client.session.msg("execute_request", {"code": code, "silent": False})
+    request["header"]["date"] = date
+    client.shell_channel.send(request)
+    return str(request["header"]["msg_id"])
+
+
+def test_seen_from_iopub_only_a_busy_is_owed_to_requests_sent_after_the_capture_began(
+    runtime_dir: Path, tmp_path: Path
+) -> None:
+    """Without the tap, the sequence is judged from iopub: a missing busy is flagged for a
+    request dated after the capture began, not for one dated before (its busy may have gone
+    by); execute_input's counter never goes down; no reply is matched to a request unseen."""
+    specs = KernelSpecManager(kernel_dirs=[str(kernelspec(tmp_path))])
+    kernel = start_tapped(runtime_dir, specs, name="fake")
+    try:
+        with Monitor(kernel.kernel_id) as monitor:
+            monitor.wait_until_connected(30)
+            assert monitor.capture == "iopub"
+            now = datetime.now(timezone.utc)
+            sent = {
+                _send(kernel, "no_busy", now + timedelta(seconds=5)): {"sequence.busy.missing"},
+                _send(kernel, "no_busy", now - timedelta(hours=1)): set(),
+                _send(kernel, "valid", now + timedelta(seconds=5)): set(),
+                _send(kernel, "late_input", now + timedelta(seconds=5)): {
+                    "sequence.execute_input.late"
+                },
+                _send(kernel, "count_back", now + timedelta(seconds=5)): {
+                    "sequence.execution_count.increasing"
+                },
+            }
+            for msg_id in sent:
+                monitor.wait_for(lambda m, i=msg_id: m.msg_type == "fake_done" and m.parent_id == i)
+        found: dict[str, set[str]] = defaultdict(set)
+        for each in monitor.problems:
+            message = next(m for m in monitor.messages if m.seq == each.seq)
+            found[message.parent_id].add(each.rule)
+        assert {msg_id: found.get(msg_id, set()) for msg_id in sent} == sent
+    finally:
+        kernel.shutdown()
