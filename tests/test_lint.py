@@ -329,3 +329,38 @@ def test_a_message_is_checked_against_its_header_version() -> None:
     assert [p.rule for p in check(welcome, {}, {"subscription": ""}, "iopub")] == [
         "header.msg_type.version"
     ]
+
+
+def test_the_linter_catches_up_in_slices_and_says_what_is_left() -> None:
+    """The flusher gives the linter a few milliseconds a tick: it checks a chunk at least, says
+    whether it is done, and the rest is counted as unchecked until it is."""
+    log = MessageLog()
+    header = {
+        "msg_type": "stream",
+        "session": "s",
+        "username": "u",
+        "date": "2026-12-04T15:00:00Z",
+        "version": "5.3",
+    }
+    log.add_many(
+        "iopub",
+        [
+            _frames({**header, "msg_id": f"m{n}"}, {"name": "stdout", "text": "x"})
+            for n in range(5000)
+        ],
+    )
+    linter = Linter(log)
+    assert linter.catch_up(seconds=0) is False
+    stats = linter.stats(catch_up=False)
+    assert 0 < stats["checked"] < 5000
+    assert stats["checked"] + stats["unchecked"] == 5000
+    assert linter.problems_of(4999) is None
+    assert linter.catch_up() is True
+    assert linter.stats(catch_up=False) == {
+        "errors": 0,
+        "warnings": 0,
+        "by_rule": {},
+        "checked": 5000,
+        "unchecked": 0,
+    }
+    assert linter.problems_of(4999) == []
