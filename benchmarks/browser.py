@@ -397,7 +397,7 @@ def jpf_items_5(mon: MonitorPage, rows: list[dict[str, Any]], server: str) -> No
     # comm_close: the burst's last message, so surely within the view's window of the newest rows
     chip = ".jpf-monitor [data-role=filter-type][data-msg-type=comm_close]"
     text = ".jpf-monitor [data-role=filter-text]"
-    needle = f'"i":{BIG - 1}}}'
+    needle = f"{BIG - 1}}}"  # the last message's data ends so; free text in every view
     steps: list[tuple[str, str, str, str, Callable[[], None]]] = [
         ("type chip comm_close on", "click", "allType", "comm_close", lambda: page.click(chip)),
         (
