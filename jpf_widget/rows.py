@@ -7,12 +7,16 @@ holds only the newest rows; :func:`row_filter` picks older ones for it by the vi
            "direction": "from_kernel", "client": "", "t": 1764…4,
            "date": "…", "session": "…", "parent_id": "…", "parent_type": "execute_request",
            "parent_session": "…", "parent_date": "…", "comm_id": "", "summary": "stdout: hi",
-           "size": 412, "state": "", "mimes": [], "own": false, "code": ""}
+           "size": 412, "state": "", "mimes": [], "own": false, "code": "", "problems": 0}
 
 ``state`` is a status's execution_state or a reply's status; ``own`` marks the monitor's own
 requests (seen through a tap) and what belongs to them.
     Body: {"seq": 17, "header": {…}, "parent_header": {…}, "metadata": {…}, "content": {…},
-           "buffers": [1024], "truncated": false}
+           "buffers": [1024], "truncated": false, "problems": [{"rule": …, "severity": …,
+           "message": …, "path": …, "seq": 17, "msg_id": …, "link": …}]}
+
+``problems`` are what the message itself breaks of the messaging spec (:mod:`jpf_widget.lint`;
+the sequence's problems are ``Monitor.problems``): a count in the Row, the list in the Body.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ def row(entry: Entry, own_requests: Container[str] = ()) -> dict[str, Any]:
         "mimes": entry.mime_types if isinstance(entry, DisplayData) else [],
         "own": _own(entry, own_requests),
         "code": entry.code[:_CODE_LIMIT] if isinstance(entry, ExecuteInput) else "",
+        # what the message breaks of the messaging spec (checked now: never unchecked)
+        "problems": len(entry.problems),
     }
 
 
@@ -146,6 +152,7 @@ def body(message: Message) -> dict[str, Any]:
         "content": content,
         "buffers": [len(buffer) for buffer in message.buffers],
         "truncated": truncated,
+        "problems": [problem.to_dict() for problem in message.problems],
     }
 
 

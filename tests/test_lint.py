@@ -22,6 +22,7 @@ from jpf_widget.lint.conformance import STEPS
 from jpf_widget.lint.linter import Linter
 from jpf_widget.lint.spec import SPEC_URL
 from jpf_widget.log import MessageLog
+from jpf_widget.rows import body, row
 from jpf_widget.wire import DELIMITER, split_frames
 
 from .conftest import Kernel
@@ -364,3 +365,29 @@ def test_the_linter_catches_up_in_slices_and_says_what_is_left() -> None:
         "unchecked": 0,
     }
     assert linter.problems_of(4999) == []
+
+
+def test_the_view_is_sent_each_message_problems() -> None:
+    """A Row carries how many rules its message breaks, the Body which ones and why."""
+    log = MessageLog()
+    header = {
+        "msg_id": "m",
+        "msg_type": "stream",
+        "session": "s",
+        "username": "u",
+        "date": "2026-12-04T15:00:00",
+        "version": "5.3",
+    }
+    bad = log.add("iopub", _frames(header, {"name": "stdlog", "text": "x"}))
+    fixed = {**header, "msg_id": "g", "date": "2026-12-04T15:00:00Z"}
+    good = log.add("iopub", _frames(fixed, {"name": "stdout", "text": "x"}))
+    assert bad is not None
+    assert good is not None
+    assert (row(bad)["problems"], row(good)["problems"]) == (2, 0)
+    problems = body(bad)["problems"]
+    assert [(p["rule"], p["severity"], p["path"]) for p in problems] == [
+        ("header.date.timezone", "warning", "header.date"),
+        ("stream.name.enum", "error", "content.name"),
+    ]
+    assert all(p["link"].startswith(SPEC_URL) for p in problems)
+    assert body(good)["problems"] == []

@@ -1,5 +1,5 @@
 /** Decoding of Python -> browser custom messages and building of browser -> Python requests. */
-import type { Body, Row } from "./types";
+import type { Body, Problem, Row } from "./types";
 
 /** Bytes of one anywidget buffer (DataView, typed array or ArrayBuffer). */
 export function bufferBytes(buf: unknown): Uint8Array | null {
@@ -50,6 +50,7 @@ function wellFormed(r: Record<string, unknown>): boolean {
   if (typeof r.t !== "number" || !Number.isFinite(r.t)) return false;
   if (typeof r.size !== "number" || !Number.isFinite(r.size)) return false;
   if (typeof r.own !== "boolean" || !r.msg_type) return false;
+  if (r.problems !== undefined && typeof r.problems !== "number") return false;
   for (const k of ROW_STRINGS) if (typeof r[k] !== "string") return false;
   const m = r.mimes;
   if (!Array.isArray(m)) return false;
@@ -87,6 +88,7 @@ export function toRow(raw: unknown): Row | null {
     mimes: Array.isArray(r.mimes) ? r.mimes.map(str) : [],
     own: r.own === true,
     code: str(r.code),
+    problems: Number(r.problems) || 0,
   };
 }
 
@@ -102,6 +104,24 @@ export function toRows(raw: unknown): Row[] {
 
 function obj(v: unknown): Record<string, unknown> {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** The problems Python listed for a body; anything malformed is left out. */
+function toProblems(raw: unknown): Problem[] {
+  if (!Array.isArray(raw)) return [];
+  const out: Problem[] = [];
+  for (const item of raw) {
+    if (!item || typeof item !== "object") continue;
+    const p = item as Record<string, unknown>;
+    out.push({
+      rule: str(p.rule),
+      severity: p.severity === "warning" ? "warning" : "error",
+      message: str(p.message),
+      path: str(p.path),
+      link: str(p.link),
+    });
+  }
+  return out;
 }
 
 export function toBodies(raw: unknown): Body[] {
@@ -120,6 +140,7 @@ export function toBodies(raw: unknown): Body[] {
       content: obj(b.content),
       buffers: Array.isArray(b.buffers) ? b.buffers.map(Number) : [],
       truncated: b.truncated === true,
+      problems: toProblems(b.problems),
     });
   }
   return out;

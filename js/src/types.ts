@@ -26,6 +26,19 @@ export interface Row {
   mimes: string[];
   own: boolean;
   code: string;
+  /** How many rules of the messaging spec the message breaks (absent: none known). */
+  problems?: number;
+}
+
+/** A rule of the messaging spec a message breaks (jpf_widget.lint). */
+export interface Problem {
+  rule: string;
+  severity: "error" | "warning";
+  message: string;
+  /** Where in the message, e.g. `content.status`; "" for the message as a whole. */
+  path: string;
+  /** The spec's section. */
+  link: string;
 }
 
 /** A message's full frames, asked for on demand. */
@@ -37,6 +50,8 @@ export interface Body {
   content: Record<string, unknown>;
   buffers: number[];
   truncated: boolean;
+  /** What the message breaks of the messaging spec (absent: none known). */
+  problems?: Problem[];
 }
 
 export interface Counters {

@@ -5,6 +5,7 @@
 import { h } from "../dom";
 import { renderBody, renderRaw } from "../render";
 import type { Row } from "../types";
+import { problemList } from "./problems";
 import type { View } from "./view";
 
 /** What a list item needs from its list. */
@@ -69,6 +70,8 @@ export function buildDetail(v: View, row: Row, hooks: ItemHooks): HTMLElement {
   } else if (!body) {
     detail.append(h("div", { class: "jpf-note jpf-loading" }, "loading body…"));
   } else {
+    const problems = problemList(body);
+    if (problems) detail.append(problems);
     try {
       detail.append(
         mode === "raw"

@@ -11,6 +11,7 @@ import { formatBytes, formatTime } from "../time";
 import type { Row } from "../types";
 import { buildDetail, type ItemHooks } from "./detail";
 import { buildPreview, showsPreview } from "./preview";
+import { problemBadge } from "./problems";
 import type { View } from "./view";
 
 /** A row's summary as shown: a stream's escape sequences (colours) are left out of it. */
@@ -69,6 +70,7 @@ export function buildRow(v: View, row: Row, depth: number, hooks: ItemHooks): HT
     h("span", { class: `jpf-chan jpf-chan-${row.channel}` }, row.channel),
     routeSpan(row),
     h("span", { class: `jpf-type jpf-type-${row.msg_type}` }, row.msg_type),
+    problemBadge(row),
     row.msg_type === "status" ? h("span", { class: "jpf-dot", "data-state": row.state }) : null,
     h("span", { class: "jpf-summary" }, summaryText(row)),
     h("span", { class: "jpf-size" }, formatBytes(row.size)),
@@ -91,6 +93,8 @@ export function buildRow(v: View, row: Row, depth: number, hooks: ItemHooks): HT
  */
 export function patchRow(v: View, el: HTMLElement, row: Row | undefined): boolean {
   if (!row || isMarker(row) || v.expanded.has(row.seq)) return false;
+  // a row with a problem badge, or an element that has one, is built anew
+  if (row.problems || el.querySelector(".jpf-problems")) return false;
   if (el.classList.contains("jpf-marker") || el.classList.contains("jpf-expanded")) return false;
   const line = el.firstElementChild as HTMLElement | null;
   if (!line || el.childElementCount !== 1) return false;

@@ -1,0 +1,74 @@
+// @vitest-environment jsdom
+import { describe, expect, it } from "vitest";
+import { toBodies, toRow } from "../src/protocol";
+import { problemBadge, problemList } from "../src/ui/problems";
+import { row } from "./helpers";
+
+const LINK = "https://jupyter-client.readthedocs.io/en/latest/messaging.html#request-reply";
+
+describe("problems with the messaging spec", () => {
+  it("a row's count becomes a badge; none without problems", () => {
+    expect(problemBadge(row(1))).toBeNull();
+    expect(problemBadge(row(2, { problems: 0 }))).toBeNull();
+    const badge = problemBadge(row(3, { problems: 2 }));
+    expect(badge?.textContent).toBe("⚠ 2");
+    expect(badge?.getAttribute("title")).toBe("2 problems with the messaging spec");
+  });
+
+  it("Python's rows and bodies are read leniently", () => {
+    expect(toRow({ ...row(4), problems: 3 })?.problems).toBe(3);
+    expect(toRow({ ...row(5), problems: "x" })?.problems).toBe(0);
+    const [body] = toBodies([
+      {
+        seq: 6,
+        problems: [
+          { rule: "execute_reply.status.enum", severity: "error", message: "status 'abort'" },
+          "junk",
+        ],
+      },
+    ]);
+    expect(body.problems).toEqual([
+      {
+        rule: "execute_reply.status.enum",
+        severity: "error",
+        message: "status 'abort'",
+        path: "",
+        link: "",
+      },
+    ]);
+  });
+
+  it("the detail lists each rule, where, why, and links only to the spec", () => {
+    const [body] = toBodies([
+      {
+        seq: 7,
+        problems: [
+          {
+            rule: "execute_reply.status.enum",
+            severity: "error",
+            message: "status '<b>abort</b>'",
+            path: "content.status",
+            link: LINK,
+          },
+          {
+            rule: "reply.status.aborted",
+            severity: "warning",
+            message: "deprecated",
+            path: "",
+            link: "javascript:alert(1)",
+          },
+        ],
+      },
+    ]);
+    const list = problemList(body);
+    const items = list?.querySelectorAll("li") ?? [];
+    expect(items).toHaveLength(2);
+    expect(items[0].getAttribute("data-rule")).toBe("execute_reply.status.enum");
+    expect(items[0].textContent).toContain("at content.status: status '<b>abort</b>'");
+    expect(items[0].querySelector("b")).toBeNull(); // kernel text is text, never markup
+    expect(items[0].querySelector("a")?.getAttribute("href")).toBe(LINK);
+    expect(items[1].className).toContain("jpf-problem-warning");
+    expect(items[1].querySelector("a")).toBeNull();
+    expect(problemList(toBodies([{ seq: 8 }])[0])).toBeNull();
+  });
+});
