@@ -1,5 +1,5 @@
 """A message that breaks the messaging spec shows a badge on its row and, opened, the rules it
-breaks with their reasons (JupyterLab in Chromium)."""
+breaks with their reasons, readable in JupyterLab's three themes (JupyterLab in Chromium)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import Front, Server, open_notebook, run_cell, shoot
+from .test_contrast import audit_in_themes
 
 pytestmark = pytest.mark.e2e
 
@@ -53,4 +54,20 @@ def test_a_row_breaking_the_spec_has_a_badge_and_its_reasons(
         "https://jupyter-client.readthedocs.io/en/latest/messaging.html#streams-stdout-stderr-etc",
     )
     shoot(mon, screenshots, "lint-badge")
+
+    # the badge and the reasons are readable in the three themes
+    def show_reasons() -> None:
+        row = mon.locator(".jpf-monitor [data-role=row][data-msg-type=stream]").filter(
+            has_text="lint me"
+        )
+        if row.first.locator("[data-role=problem-list]").count() == 0:
+            row.first.locator(".jpf-line").click()
+        expect(row.first.locator("[data-role=problem-list]")).to_be_visible()
+
+    failures = audit_in_themes(lab_server, mon, monitor_path, screenshots, {"lint": show_reasons})
+    # what this view adds; the rest of the monitor is audited by test_contrast.py
+    ours = {
+        theme: [f for f in found if f.startswith("problem")] for theme, found in failures.items()
+    }
+    assert {theme: found for theme, found in ours.items() if found} == {}
     front.check_console()
