@@ -44,7 +44,11 @@ WINDOW_ROWS = 10_000
 _NOT_ATTACHED = "no kernel chosen: pick one, or call m.attach(target)"
 _STATIC = Path(__file__).parent / "static"
 _SAVE_CHUNK = 4096  # log entries taken under the log's lock at a time by save()
-_LINT_SECONDS = 0.005  # the flusher's time for the linter a tick: validation never holds capture
+# The flusher's time for the linter a tick, and the messages a tick that make a flood: while
+# one lasts the linter waits (its Python would take the capture's CPU and the GIL), and it
+# catches up once the flood is over
+_LINT_SECONDS = 0.005
+_LINT_FLOOD = 100  # 2,000 messages a second
 # the counters the view shows (with the bytes held)
 _COUNTERS = (
     "captured",
@@ -186,6 +190,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         self._sync_lock = threading.Lock()
         self._synced: tuple[int, ...] = ()
         self._linter = Linter(self._log)
+        self._lint_mark = -1  # the log's last seq at the flusher's previous tick
         self._feed = ViewFeed(self, self._log, close_after_hidden)
         self.on_msg(self._feed.on_message)
         VIEW_TRAFFIC.comm_ids.add(self.model_id)
@@ -404,8 +409,13 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
             raise
         self.target = os.fspath(path)
         self._linter.full = backend.capture == "tap"
+        try:
+            backend.start()  # reads the file; the flusher lints nothing until it is read
+        except BaseException:
+            backend.close()
+            self.close()
+            raise
         self._backend = backend
-        backend.start()
         self.kernel_id, self.capture = backend.kernel_id, backend.capture
         self.sync_traits()
 
@@ -517,7 +527,10 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         if backend is None:
             return
         with self._sync_lock:
-            self._linter.catch_up(_LINT_SECONDS)
+            last_seq = self._log.last_seq
+            if last_seq - self._lint_mark <= _LINT_FLOOD:
+                self._linter.catch_up(_LINT_SECONDS)
+            self._lint_mark = last_seq
             stats = self._log.stats()
             problems = stats["bad_signature"] + stats["malformed"] + stats["evicted"]
             key = (id(backend), backend.changes, self._log.last_seq, problems, stats["lost"])

@@ -26,6 +26,7 @@ from .validate import Problem, check
 __all__ = ["Findings", "Linter"]
 
 _CHUNK: Final = 2000  # messages taken from the log at a time
+_BUDGET_STEP: Final = 50  # messages checked between two looks at the clock (~0.4 ms)
 _KEEP: Final = 100_000  # problems kept (the counts go on past it)
 _FORGET: Final = frozenset(("dead", "restart"))  # markers after which nothing is owed
 
@@ -132,12 +133,19 @@ class Linter:
                 skipped = entries[0].seq - self._cursor - 1
                 if skipped > 0:  # evicted before the linter reached them
                     self._unchecked += skipped
-                for entry in entries:
+                for n, entry in enumerate(entries, 1):
                     self._cursor = entry.seq
                     if isinstance(entry, Marker):
                         self._findings.mark(entry)
                     else:
                         self._findings.feed(entry)
+                    # a chunk takes ~15 ms: the budget is looked at within it
+                    if (
+                        deadline is not None
+                        and n % _BUDGET_STEP == 0
+                        and time.monotonic() >= deadline
+                    ):
+                        return False
                 if deadline is not None and time.monotonic() >= deadline:
                     return self._cursor >= self._log.last_seq
 
