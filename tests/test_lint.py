@@ -292,6 +292,7 @@ def test_jpf_check_on_bash_kernel_finds_its_abort_status(
     if "bash" not in KernelSpecManager().find_kernel_specs():
         install.install_my_kernel_spec(user=False, prefix=str(tmp_path))
         monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
+    capsys.readouterr()  # what the install printed is not the report
     assert jpf(["check", "--kernel", "bash", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     errors = [p for p in report["problems"] if p["severity"] == "error"]
