@@ -83,11 +83,13 @@ def row_filter(
     ``makePredicate`` in ``js/src/filter.ts``, for the rows the view asks for by scrolling up.
 
     ``filters``: ``{"types": [...], "channels": [...], "directions": [...], "clients": [...],
-    "text": "", "show_status": false, "cleared_seq": -1, "show_own": false}`` (missing keys:
+    "text": "", "show_status": false, "cleared_seq": -1, "show_own": false,
+    "only_problems": false}`` (missing keys:
     no filter; a client filter keeps iopub, which goes to every client). Entries up to
     ``cleared_seq`` are hidden; markers follow only the channel filter (theirs is ``monitor``);
     ``status`` only with ``show_status`` or chosen as a type; replies to the monitor's own
-    requests only with ``show_own``; the text is a query (:mod:`jpf_widget.query`: free text
+    requests only with ``show_own``; with ``only_problems``, only messages that break the
+    messaging spec (``Message.problems``); the text is a query (:mod:`jpf_widget.query`: free text
     over summary, msg_type, msg_id and comm_id, ignoring case, and ``field:value`` terms).
 
     Raises
@@ -103,6 +105,7 @@ def row_filter(
     query = compile_query(text) if text.strip() else None
     show_status = filters.get("show_status") is True or "status" in types
     show_own = filters.get("show_own") is True
+    only_problems = filters.get("only_problems") is True
     cleared = filters.get("cleared_seq")
     cleared = cleared if isinstance(cleared, int) else -1
 
@@ -122,6 +125,8 @@ def row_filter(
         if entry.msg_type == "status" and not show_status:
             return False
         if types and entry.msg_type not in types:
+            return False
+        if only_problems and not entry.problems:
             return False
         return query is None or query(entry)
 

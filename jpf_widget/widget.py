@@ -159,6 +159,8 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
     filter_clients = traitlets.List(traitlets.Unicode()).tag(sync=True)
     filter_text = traitlets.Unicode("").tag(sync=True)
     show_status = traitlets.Bool(False).tag(sync=True)
+    # list only the messages that break the messaging spec (a badge on their row)
+    only_problems = traitlets.Bool(False).tag(sync=True)
     paused = traitlets.Bool(False).tag(sync=True)
     cleared_seq = traitlets.Int(-1).tag(sync=True)
     window_rows = traitlets.Int(WINDOW_ROWS).tag(sync=True)

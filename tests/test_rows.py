@@ -64,3 +64,18 @@ def test_filters_by_direction_and_client_keep_iopub_for_every_client() -> None:
     assert kept({"directions": ["from_kernel"]}) == ["busy", "rep", "info"]
     assert kept({"clients": ["c1"]}) == ["req", "busy", "rep"]
     assert kept({"clients": ["me"], "directions": ["from_kernel"]}) == ["busy", "info"]
+
+
+def test_only_problems_keeps_the_messages_that_break_the_spec_and_the_markers() -> None:
+    header = {"msg_id": "", "msg_type": "stream", "session": "s", "username": "u"}
+    header |= {"date": "2026-12-05T10:00:00.000000Z", "version": "5.3"}
+    log = MessageLog()
+    for msg_id, name in (("good", "stdout"), ("bad", "stdlog")):
+        parts = [header | {"msg_id": msg_id}, {}, {}, {"name": name, "text": "x"}]
+        log.add("iopub", split_frames([DELIMITER, b"", *map(orjson.dumps, parts)]))
+    log.add_marker("restart", "the kernel restarted", received=0.0)
+    entries = log.entries_after(-1)
+    assert [row(e).get("problems") for e in entries] == [0, 1, None]
+    keep = row_filter({"only_problems": True})
+    assert [e.seq for e in entries if keep(e)] == [1, 2]
+    assert [e.seq for e in entries if row_filter({})(e)] == [0, 1, 2]

@@ -12,6 +12,8 @@ export interface Filters {
   /** A query (`query.ts`): free text and `field:value` terms; "" for none. */
   text: string;
   showStatus: boolean;
+  /** Only rows that break the messaging spec (a problem count above 0). */
+  onlyProblems?: boolean;
   clearedSeq: number;
   /** Also list the monitor's own probe replies (`own` rows); a view-only setting. */
   showOwn?: boolean;
@@ -24,6 +26,7 @@ export const NO_FILTERS: Filters = {
   clients: [],
   text: "",
   showStatus: false,
+  onlyProblems: false,
   clearedSeq: -1,
   showOwn: false,
 };
@@ -43,7 +46,8 @@ export function textQuery(text: string): Query | null {
  * ignore the type, direction, client and text filters but follow the channel filter; empty
  * type/channel/direction/client lists mean "all"; a client filter keeps rows without a client
  * (iopub goes to every client); the text is a query (`query.ts`); rows with `own` (replies to
- * the monitor's own probes, and the status rows they cause) only with `showOwn`.
+ * the monitor's own probes, and the status rows they cause) only with `showOwn`; with
+ * `onlyProblems`, only rows with problems (markers still pass).
  * `jpf_widget.rows.row_filter` is the same predicate. A row whose match turns on a path into
  * the message (`content.data.method:update`) is what `deep` says (Python's answer), or hidden.
  * The text must be a well-formed query (`textQuery` throws otherwise).
@@ -56,6 +60,7 @@ export function makePredicate(f: Filters, deep?: (row: Row) => boolean): (row: R
   const query = textQuery(f.text);
   const cleared = f.clearedSeq;
   const showOwn = f.showOwn === true;
+  const onlyProblems = f.onlyProblems === true;
   return (row: Row) => {
     if (row.seq <= cleared) return false;
     if (row.own && !showOwn) return false;
@@ -65,6 +70,7 @@ export function makePredicate(f: Filters, deep?: (row: Row) => boolean): (row: R
     if (clients && row.client !== "" && !clients.has(row.client)) return false;
     if (row.msg_type === "status" && !f.showStatus && !types?.has("status")) return false;
     if (types && !types.has(row.msg_type)) return false;
+    if (onlyProblems && !((row.problems ?? 0) > 0)) return false;
     if (query) return query.matchRow(row) ?? (deep ? deep(row) : false);
     return true;
   };
@@ -79,6 +85,7 @@ function sameLists(a: Filters, b: Filters): boolean {
     same(a.directions, b.directions) &&
     same(a.clients, b.clients) &&
     a.showStatus === b.showStatus &&
+    (a.onlyProblems === true) === (b.onlyProblems === true) &&
     a.clearedSeq === b.clearedSeq &&
     (a.showOwn === true) === (b.showOwn === true)
   );

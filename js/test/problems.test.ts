@@ -1,7 +1,8 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
+import { makePredicate, NO_FILTERS } from "../src/filter";
 import { toBodies, toRow } from "../src/protocol";
-import { problemBadge, problemList } from "../src/ui/problems";
+import { problemBadge, problemList, valueAt } from "../src/ui/problems";
 import { row } from "./helpers";
 
 const LINK = "https://jupyter-client.readthedocs.io/en/latest/messaging.html#request-reply";
@@ -64,11 +65,52 @@ describe("problems with the messaging spec", () => {
     const items = list?.querySelectorAll("li") ?? [];
     expect(items).toHaveLength(2);
     expect(items[0].getAttribute("data-rule")).toBe("execute_reply.status.enum");
-    expect(items[0].textContent).toContain("at content.status: status '<b>abort</b>'");
+    expect(items[0].textContent).toContain("at content.status = (missing): status '<b>abort</b>'");
+    expect(items[0].querySelector("[data-role=problem-path]")?.textContent).toBe("content.status");
     expect(items[0].querySelector("b")).toBeNull(); // kernel text is text, never markup
     expect(items[0].querySelector("a")?.getAttribute("href")).toBe(LINK);
     expect(items[1].className).toContain("jpf-problem-warning");
     expect(items[1].querySelector("a")).toBeNull();
     expect(problemList(toBodies([{ seq: 8 }])[0])).toBeNull();
+  });
+
+  it("the detail shows what the message holds at the failing path", () => {
+    const [body] = toBodies([
+      {
+        seq: 9,
+        header: { date: "yesterday" },
+        content: {
+          execution_count: "3",
+          data: { "application/vnd.jupyter.widget-view+json": { model_id: 7 } },
+          text: "x".repeat(500),
+        },
+        problems: [
+          { rule: "a", severity: "error", message: "m", path: "content.execution_count" },
+          { rule: "b", severity: "error", message: "m", path: "header.date" },
+          { rule: "c", severity: "error", message: "m", path: "content.text" },
+        ],
+      },
+    ]);
+    expect(valueAt(body, "content.execution_count")).toBe("3");
+    expect(valueAt(body, "content.data.application/vnd.jupyter.widget-view+json.model_id")).toBe(7);
+    expect(typeof valueAt(body, "content.data.nothing")).toBe("symbol");
+    expect(typeof valueAt(body, "content.execution_count.deeper")).toBe("symbol");
+    const values = [...(problemList(body)?.querySelectorAll("[data-role=problem-value]") ?? [])];
+    expect(values.map((v) => v.textContent?.slice(0, 12))).toEqual([
+      '"3"',
+      '"yesterday"',
+      `"${"x".repeat(11)}`,
+    ]);
+    expect(values[2].textContent?.length).toBeLessThanOrEqual(121); // cut, with an ellipsis
+    expect(values[2].textContent?.endsWith("…")).toBe(true);
+  });
+
+  it("the problems filter lists only rows with problems, and markers", () => {
+    const keep = makePredicate({ ...NO_FILTERS, onlyProblems: true });
+    expect(keep(row(1, { problems: 2 }))).toBe(true);
+    expect(keep(row(2, { problems: 0 }))).toBe(false);
+    expect(keep(row(3))).toBe(false);
+    expect(keep(row(4, { channel: "monitor", msg_type: "attached" }))).toBe(true);
+    expect(makePredicate(NO_FILTERS)(row(5))).toBe(true);
   });
 });

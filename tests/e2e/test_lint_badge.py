@@ -49,11 +49,23 @@ def test_a_row_breaking_the_spec_has_a_badge_and_its_reasons(
     bad.locator(".jpf-line").click()
     reason = bad.locator("[data-role=problem-list] li[data-rule='stream.name.enum']")
     expect(reason).to_contain_text("at content.name")
+    expect(reason.locator("[data-role=problem-path]")).to_have_text("content.name")
+    expect(reason.locator("[data-role=problem-value]")).to_have_text('"stdlog"')
     expect(reason.locator("a")).to_have_attribute(
         "href",
         "https://jupyter-client.readthedocs.io/en/latest/messaging.html#streams-stdout-stderr-etc",
     )
     shoot(mon, screenshots, "lint-badge")
+
+    # "problems" lists only the messages with a badge, and survives as the only_problems trait
+    only = mon.locator(".jpf-monitor [data-role=only-problems]")
+    only.check()
+    expect(clean).to_have_count(0)
+    expect(streams.filter(has_text="lint me")).to_have_count(1)
+    rows = mon.locator(".jpf-monitor [data-role=row]:not(.jpf-marker)")
+    expect(rows.filter(has_not=mon.locator("[data-role=problems]"))).to_have_count(0)
+    only.uncheck()
+    expect(clean).to_be_visible()
 
     # the badge and the reasons are readable in the three themes
     def show_reasons() -> None:

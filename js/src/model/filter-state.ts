@@ -78,6 +78,7 @@ export class FilterState {
       clients: asList(m.get("filter_clients")),
       text,
       showStatus: m.get("show_status") === true,
+      onlyProblems: m.get("only_problems") === true,
       clearedSeq: Number.isFinite(cleared) ? cleared : -1,
       showOwn: this.showOwn,
     };

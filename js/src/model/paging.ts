@@ -17,6 +17,7 @@ export function wireFilters(f: Filters): Record<string, unknown> {
     clients: f.clients,
     text: f.text,
     show_status: f.showStatus,
+    only_problems: f.onlyProblems === true,
     cleared_seq: f.clearedSeq,
     show_own: f.showOwn === true,
   };

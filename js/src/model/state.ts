@@ -54,6 +54,7 @@ const FILTER_TRAITS = [
   "filter_clients",
   "filter_text",
   "show_status",
+  "only_problems",
   "cleared_seq",
 ];
 

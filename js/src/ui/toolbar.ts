@@ -52,6 +52,8 @@ export const mountToolbar: Mount = (parent, v) => {
   });
   const showStatus = h("input", { type: "checkbox", "data-role": "show-status" });
   showStatus.addEventListener("change", () => s.save("show_status", showStatus.checked));
+  const onlyProblems = h("input", { type: "checkbox", "data-role": "only-problems" });
+  onlyProblems.addEventListener("change", () => s.save("only_problems", onlyProblems.checked));
   const showOwn = h("input", { type: "checkbox", "data-role": "show-own" });
   showOwn.addEventListener("change", () => s.setShowOwn(showOwn.checked));
   const filterText = h("input", {
@@ -96,6 +98,12 @@ export const mountToolbar: Mount = (parent, v) => {
       showOwn,
       " own",
     ),
+    h(
+      "label",
+      { class: "jpf-check", title: "List only the messages that break the messaging spec" },
+      onlyProblems,
+      " ⚠ problems",
+    ),
     filters,
     filterText,
     filterError,
@@ -112,6 +120,7 @@ export const mountToolbar: Mount = (parent, v) => {
     filterText.setAttribute("aria-invalid", String(s.filter.error !== ""));
     showStatus.checked = f.showStatus;
     showOwn.checked = f.showOwn === true;
+    onlyProblems.checked = f.onlyProblems === true;
     v.root.dataset.view = s.mode;
     v.root.dataset.density = s.density;
     density.setAttribute("aria-pressed", String(s.density === "compact"));
