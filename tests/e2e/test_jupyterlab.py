@@ -303,7 +303,12 @@ def test_demo_notebook_in_jupyterlab(lab_server: Server, front: Front, screensho
     view = widget(page)
     expect(view).to_have_attribute("data-status", "connected")
     expect(rows(page, "stream").filter(has_text="tick").first).to_be_attached()
+    # the ticks go on: the error row may have scrolled out of the drawn rows, so list errors only
+    error_chip = page.locator(".jpf-monitor [data-role=filter-type][data-msg-type=error]")
+    error_chip.click()
     expect(rows(page, "error")).to_contain_text("ZeroDivisionError")
+    error_chip.click()
+    expect(error_chip).to_have_attribute("aria-pressed", "false")
 
     for mode in ("raw", "threaded"):
         run_cell(page, index(f'm.view = "{mode}"'))
