@@ -5,6 +5,7 @@ view has asked for history) sends the rows recorded since the last send, in one 
 view's requests are answered with the id they came with::
 
     Python -> view   {"kind": "rows"}                       buffers: [JSON array of Row]
+    Python -> view   {"kind": "problems", "seqs": [17], "counts": [2]}
     view -> Python   {"kind": "history", "id": 3}
     Python -> view   {"kind": "history", "id": 3, "total": 120}  buffers: [JSON array of Row]
     view -> Python   {"kind": "bodies", "id": 4, "seqs": [17, 18]}
@@ -27,6 +28,10 @@ view's requests are answered with the id they came with::
     Python -> view   {"kind": "attached", "id": 7}
     view -> Python   {"kind": "views", "count": 0}           (the page shows no view of it)
     Python -> view   {"kind": "error", "id": 7, "message": "…"}  (any request that failed)
+
+A Row's ``problems`` is what the monitor's linter found; a row sent before the linter reached
+its message (the linter waits while a flood lasts) says 0, and ``problems`` brings the counts
+of the messages found breaking a rule once it has checked them.
 
 A view holds the newest ``window_rows`` rows. Older ones it asks for as its list is scrolled up:
 ``older`` answers with the rows below ``before`` (and above ``above``) that pass the view's
@@ -57,7 +62,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from .log import MessageLog
+from .log import Entry, MessageLog
 from .messages import Message
 from .query import compile_query
 from .rows import encode_bodies, row, row_filter
@@ -86,6 +91,12 @@ class FeedHost(Protocol):
 
     def own_requests(self) -> set[str]:
         """The msg_ids of the monitor's own requests (its probes)."""
+
+    def problem_count(self, entry: Entry) -> int:
+        """How many rules of the spec ``entry`` breaks itself; 0 until the linter checked it."""
+
+    def take_problem_counts(self) -> dict[int, int]:
+        """The messages the linter found breaking a rule since the last call: seq -> count."""
 
     def refresh_kernels(self) -> object:
         """Fill the picker's list of kernels."""
@@ -157,16 +168,28 @@ class ViewFeed:
             self._host.close_unseen(grace)
             return
         self._host.sync_traits()
+        # rows sent before the linter reached them (it waits out floods) get their counts now
+        counts = self._host.take_problem_counts()
         if self._streaming:
+            if counts:
+                self._send_problem_counts(counts)
             self._send_new_rows()
+
+    def _rows(self, entries: list[Entry]) -> bytes:
+        own, count = self._host.own_requests(), self._host.problem_count
+        return orjson.dumps([row(e, own, count(e)) for e in entries])
+
+    def _send_problem_counts(self, counts: dict[int, int]) -> None:
+        with self._send_lock:
+            content = {"kind": "problems", "seqs": list(counts), "counts": list(counts.values())}
+            self._host.send(content)
 
     def _send_new_rows(self) -> None:
         with self._send_lock:
             entries = self._log.entries_after(self._sent_seq, _ROWS_PER_SEND, oldest=True)
             if not entries:
                 return
-            own = self._host.own_requests()
-            self._host.send({"kind": "rows"}, [orjson.dumps([row(e, own) for e in entries])])
+            self._host.send({"kind": "rows"}, [self._rows(entries)])
             self._sent_seq = entries[-1].seq
 
     # -- from the views -------------------------------------------------------------------------
@@ -220,8 +243,7 @@ class ViewFeed:
         self._hidden_since = None
         with self._send_lock:
             entries = self._log.entries_after(-1, max(1, self._host.window_rows))
-            own = self._host.own_requests()
-            rows = orjson.dumps([row(e, own) for e in entries])
+            rows = self._rows(entries)
             self._host.send({"kind": "history", "id": request_id, "total": len(entries)}, [rows])
             if not self._streaming:
                 self._sent_seq = entries[-1].seq if entries else -1
@@ -239,7 +261,7 @@ class ViewFeed:
         found, cursor, done = self._log.search_before(
             before, keep, above=above, limit=OLDER_ROWS, seconds=_OLDER_SECONDS
         )
-        rows = orjson.dumps([row(e, own) for e in found])
+        rows = self._rows(found)
         answer = {"kind": "older", "id": request_id, "next": cursor, "done": done}
         self._host.send(answer, [rows])
 

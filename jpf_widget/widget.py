@@ -29,7 +29,7 @@ from .feed import ViewFeed
 from .kernels import KERNEL_FILE, KernelSummary, TargetError, list_kernels, summarize
 from .lint.linter import Linter
 from .lint.validate import Problem
-from .log import DEFAULT_BUDGET, MessageLog
+from .log import DEFAULT_BUDGET, Entry, MessageLog
 from .messages import Marker, Message, MessageList
 from .query import compile_query
 from .servers import JupyterServer
@@ -553,6 +553,17 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
 
     def own_requests(self) -> set[str]:
         return self._backend.own_requests if self._backend is not None else set()
+
+    def problem_count(self, entry: Entry) -> int:
+        if isinstance(entry, Marker):
+            return 0
+        count = self._linter.count_of(entry.seq)
+        if count is None:  # not reached yet (0: the counts follow), or past the linter's memory
+            return 0 if entry.seq > self._linter.cursor else len(entry.problems)
+        return count
+
+    def take_problem_counts(self) -> dict[int, int]:
+        return self._linter.take_counts()
 
     def attach_from_view(self, target: str) -> str:
         server, token, ca_bundle, verify = self._server

@@ -270,3 +270,39 @@ def test_a_view_exports_what_its_filters_show_and_copies_a_threads_diagram(
     assert reply == {"kind": "diagram", "id": 6}
     assert text.decode() == monitor.diagram(request)
     assert "sequenceDiagram" in text.decode()
+
+
+def test_rows_sent_before_the_linter_reached_them_get_their_problem_counts(
+    kernel: Kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a flood lasts the flusher sends rows the linter has not checked (their count says
+    0); once it has, the views get the counts of those that break a rule."""
+    monkeypatch.setattr("jpf_widget.widget._LINT_FLOOD", -1)  # every tick is a flood
+    with Monitor(kernel.kernel_id) as monitor:
+        recorder = Recorder(monitor)
+        monitor.wait_until_connected(15)
+        ask(monitor, {"kind": "history", "id": 1})
+        kernel.run(
+            "k = get_ipython().kernel\n"
+            'k.session.send(k.iopub_socket, "stream", {"name": "stdlog", "text": "lint me"}, '
+            "parent=k.get_parent())"
+        )
+
+        def sent_row() -> dict[str, Any] | None:
+            rows = [r for _, [batch] in recorder.custom("rows") for r in batch]
+            return next((r for r in rows if r["summary"].startswith("stdlog: lint me")), None)
+
+        wait_until(lambda: sent_row() is not None)
+        bad = sent_row()
+        assert bad is not None
+        assert bad["problems"] == 0  # sent unchecked
+        assert recorder.custom("problems") == []
+        assert monitor.stats["problems"]["by_rule"].get("stream.name.enum") == 1  # catches up
+        wait_until(lambda: recorder.custom("problems"))
+        [(patch, [])] = recorder.custom("problems")
+        assert dict(zip(patch["seqs"], patch["counts"], strict=True)) == {bad["seq"]: 1}
+        ask(monitor, {"kind": "history", "id": 2})  # a view that comes later reads the count
+        [_, (_, [rows])] = recorder.custom("history")
+        counts = {r["seq"]: r.get("problems") for r in rows}
+        assert counts[bad["seq"]] == 1
+        assert sum(n for n in counts.values() if n) == 1

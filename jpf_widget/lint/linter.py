@@ -8,6 +8,10 @@ rule. A Monitor's flusher thread calls it with a time budget on every tick, and 
 reads problems or counts (``m.problems``, ``m.stats["problems"]``) has it catch up first, so
 nothing recorded is reported clean before it was checked. A message the log evicted before the
 linter reached it is counted as ``unchecked``, never as clean.
+
+Each message is checked once: the view's rows read the count of its own problems from the
+linter (:meth:`Linter.count_of`), and the messages found breaking a rule since the last look
+(:meth:`Linter.take_counts`) go to the views that already hold their rows.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ class Findings:
         self.version: tuple[int, int] | None = None  # announced in kernel_info_reply
         self.finished = False
 
-    def feed(self, message: Message) -> None:
+    def feed(self, message: Message) -> int:
+        """Check ``message``, and the sequence with it; how many rules it breaks itself."""
         found = check(
             message.header, message.parent_header, message.content, message.channel, self.version
         )
@@ -62,6 +67,7 @@ class Findings:
         for each in self.sequence.feed(message):
             self.add(each)
         self.checked += 1
+        return len(found)
 
     def mark(self, marker: Marker) -> None:
         """A marker of the capture: a kernel that died or restarted owes nothing more."""
@@ -110,6 +116,8 @@ class Linter:
         self._findings = Findings(full)
         self._unchecked = 0
         self._ended = False  # the capture ended (finish)
+        self._counts: dict[int, int] = {}  # seq -> its own problems, for the first _KEEP flagged
+        self._fresh: dict[int, int] = {}  # the same, found since take_counts last looked
 
     @property
     def full(self) -> bool:
@@ -138,7 +146,9 @@ class Linter:
                     if isinstance(entry, Marker):
                         self._findings.mark(entry)
                     else:
-                        self._findings.feed(entry)
+                        found = self._findings.feed(entry)
+                        if found:
+                            self._flag(entry.seq, found)
                     # a chunk takes ~15 ms: the budget is looked at within it
                     if (
                         deadline is not None
@@ -148,6 +158,34 @@ class Linter:
                         return False
                 if deadline is not None and time.monotonic() >= deadline:
                     return self._cursor >= self._log.last_seq
+
+    def _flag(self, seq: int, count: int) -> None:
+        if len(self._counts) < _KEEP:
+            self._counts[seq] = count
+        if len(self._fresh) < _KEEP:  # nobody takes them when no view is shown
+            self._fresh[seq] = count
+
+    @property
+    def cursor(self) -> int:
+        """The seq of the last entry checked (-1: none yet)."""
+        return self._cursor
+
+    def count_of(self, seq: int) -> int | None:
+        """How many rules the message ``seq`` breaks itself (not the sequence's); None when it
+        is not checked yet, or past the first _KEEP flagged messages (check it then)."""
+        with self._lock:
+            if seq > self._cursor:
+                return None
+            count = self._counts.get(seq)
+            if count is None and len(self._counts) >= _KEEP:
+                return None
+            return count or 0
+
+    def take_counts(self) -> dict[int, int]:
+        """The messages found breaking a rule since the last call: seq -> how many rules."""
+        with self._lock:
+            fresh, self._fresh = self._fresh, {}
+            return fresh
 
     def finish(self) -> None:
         """The capture ended: what only its end reveals is added once everything recorded

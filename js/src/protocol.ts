@@ -158,6 +158,7 @@ function float64s(buffers: unknown): number[] {
 
 export type Incoming =
   | { kind: "rows"; rows: Row[] }
+  | { kind: "problems"; counts: Map<number, number> }
   | { kind: "history"; id: number; total: number; rows: Row[] }
   | { kind: "older"; id: number; next: number; done: boolean; rows: Row[] }
   | { kind: "bodies"; id: number; bodies: Body[] }
@@ -175,6 +176,17 @@ export function decodeMessage(content: unknown, buffers: unknown): Incoming {
   switch (c.kind) {
     case "rows":
       return { kind: "rows", rows: toRows(decodeJsonBuffer(buffers)) };
+    case "problems": {
+      // what the linter found in rows sent before it reached them; anything malformed is left out
+      const seqs = Array.isArray(c.seqs) ? c.seqs : [];
+      const counts = Array.isArray(c.counts) ? c.counts : [];
+      const found = new Map<number, number>();
+      seqs.forEach((seq, i) => {
+        const n = counts[i];
+        if (Number.isInteger(seq) && Number.isInteger(n) && n >= 0) found.set(seq, n);
+      });
+      return { kind: "problems", counts: found };
+    }
     case "history":
       return {
         kind: "history",

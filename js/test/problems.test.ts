@@ -1,9 +1,10 @@
 // @vitest-environment jsdom
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { makePredicate, NO_FILTERS } from "../src/filter";
 import { toBodies, toRow } from "../src/protocol";
 import { problemBadge, problemList, valueAt } from "../src/ui/problems";
-import { row } from "./helpers";
+import widget from "../src/widget";
+import { fakeModel, row } from "./helpers";
 
 const LINK = "https://jupyter-client.readthedocs.io/en/latest/messaging.html#request-reply";
 
@@ -112,5 +113,55 @@ describe("problems with the messaging spec", () => {
     expect(keep(row(3))).toBe(false);
     expect(keep(row(4, { channel: "monitor", msg_type: "attached" }))).toBe(true);
     expect(makePredicate(NO_FILTERS)(row(5))).toBe(true);
+  });
+});
+
+describe("problem counts that come after their rows", () => {
+  const settle = () => vi.advanceTimersByTimeAsync(400);
+  beforeEach(() => {
+    vi.useFakeTimers({
+      toFake: [
+        "setTimeout",
+        "clearTimeout",
+        "setInterval",
+        "clearInterval",
+        "requestAnimationFrame",
+        "cancelAnimationFrame",
+        "performance",
+        "Date",
+      ],
+    });
+  });
+  afterEach(() => {
+    document.body.innerHTML = "";
+    vi.useRealTimers();
+  });
+
+  it("badge the rows already drawn, and the problems filter follows them", async () => {
+    const f = fakeModel();
+    const el = document.createElement("div");
+    document.body.append(el);
+    widget.initialize({ model: f.model });
+    const cleanup = widget.render({ model: f.model, el });
+    f.custom({ kind: "history", id: f.sent[0].id, total: 3 }, [row(1), row(2), row(3)]);
+    await settle();
+    const badges = () =>
+      [...el.querySelectorAll<HTMLElement>("[data-role=row]")]
+        .filter((r) => r.querySelector("[data-role=problems]"))
+        .map((r) => [Number(r.dataset.seq), r.querySelector("[data-role=problems]")?.textContent]);
+    expect(badges()).toEqual([]);
+    // counts for a row held, one not held (ignored), and malformed pairs (left out)
+    f.custom({ kind: "problems", seqs: [2, 99, 3, "x"], counts: [2, 1, -1, 1] }, []);
+    await settle();
+    expect(badges()).toEqual([[2, "⚠ 2"]]);
+    f.model.set("only_problems", true);
+    await settle();
+    const listed = () =>
+      [...el.querySelectorAll<HTMLElement>("[data-role=row]")].map((r) => Number(r.dataset.seq));
+    expect(listed()).toEqual([2]);
+    f.custom({ kind: "problems", seqs: [3], counts: [1] }, []);
+    await settle();
+    expect(listed()).toEqual([2, 3]);
+    cleanup?.();
   });
 });

@@ -6,7 +6,10 @@
 import type { Incoming } from "../protocol";
 
 /** The answers that settle a request (everything but live `rows`). */
-export type Answer = Exclude<Incoming, { kind: "rows" } | { kind: "unknown" } | { kind: "error" }>;
+export type Answer = Exclude<
+  Incoming,
+  { kind: "rows" } | { kind: "problems" } | { kind: "unknown" } | { kind: "error" }
+>;
 
 /** Python answered `{"kind": "error"}`: `message` says why. */
 export class RequestError extends Error {}
@@ -58,7 +61,7 @@ export class RequestClient {
 
   /** Settle the request an answer is for; false when none waits (the answer is dropped). */
   answer(msg: Incoming): boolean {
-    if (msg.kind === "rows" || msg.kind === "unknown") return false;
+    if (msg.kind === "rows" || msg.kind === "problems" || msg.kind === "unknown") return false;
     const w = this.waiting.get(msg.id);
     if (!w) return false;
     this.waiting.delete(msg.id);

@@ -28,7 +28,9 @@ export type ListChange =
   /** Only fewer rows (the filter text narrowed). */
   | { kind: "narrowed" }
   /** A body arrived or failed for this row. */
-  | { kind: "body"; seq: number };
+  | { kind: "body"; seq: number }
+  /** These rows' problem counts changed (the linter reached them after they were sent). */
+  | { kind: "problems"; seqs: number[] };
 
 /** What the listing reads from the rest of the state. */
 export interface ListingDeps {

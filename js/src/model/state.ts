@@ -186,6 +186,7 @@ export class MonitorState {
     // Rows are rows, whoever asked for them (the store dedupes): history is always taken.
     if (msg.kind === "rows" || msg.kind === "history")
       this.addRows(msg.rows, msg.kind === "history");
+    if (msg.kind === "problems") this.setProblems(msg.counts);
     this.client.answer(msg);
   }
 
@@ -297,6 +298,21 @@ export class MonitorState {
     this.counts.add(got.res.added, got.res.merged);
     this.rowsTick.value++;
     this.listing.added(got.res, got.lastBefore, history);
+  }
+
+  /** Problem counts for rows already held (the linter reached them after they were sent). */
+  setProblems(counts: ReadonlyMap<number, number>): void {
+    const changed: number[] = [];
+    for (const [seq, n] of counts) {
+      const row = this.window.rowBySeq(seq);
+      if (!row || (row.problems ?? 0) === n) continue;
+      row.problems = n;
+      changed.push(seq);
+    }
+    if (!changed.length) return;
+    // a listed row may now fail the problems filter, or an unlisted one pass it
+    if (this.filter.filters.onlyProblems) this.listing.refilter();
+    else this.emit({ kind: "problems", seqs: changed });
   }
 
   rowBySeq(seq: number): Row | undefined {

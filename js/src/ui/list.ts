@@ -150,6 +150,9 @@ class MessageList {
         if (v.expanded.has(c.seq) || v.s.density === "comfortable")
           list.invalidate(this.items.itemKey(c.seq));
         break;
+      case "problems":
+        for (const seq of c.seqs) list.invalidate(this.items.itemKey(seq));
+        break;
     }
   };
 
