@@ -27,10 +27,13 @@ def open_fds():
 
 REPORT = """
 import os, threading, time
+def jpf_threads():
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("jpf"))
+# "closed" is set before the flusher thread that closed the monitor has returned
 deadline = time.monotonic() + 30
-while m.status != "closed" and time.monotonic() < deadline:
+while (m.status != "closed" or jpf_threads()) and time.monotonic() < deadline:
     time.sleep(0.05)
-threads = sorted(t.name for t in threading.enumerate() if t.name.startswith("jpf"))
+threads = jpf_threads()
 new = sorted(target for fd, target in open_fds().items() if fds_before.get(fd) != target)
 print("status:", m.status, "| threads:", threads)
 print("new fds:", new)
