@@ -91,6 +91,7 @@ _TO_KERNEL, _FROM_KERNEL = ">", "<"
 _EVENT_INTERVAL = 1.0  # at most one stats event a second while counts change
 _TICK_INTERVAL = 5.0  # and one at least every five seconds (the tap is alive)
 _CONTROL_TIMEOUT_MS = 5000
+_CONTROL_SLICE_S = 0.05  # how often a wait for a loop's answer checks that it still runs
 
 
 def tag(channel: str, to_kernel: bool) -> bytes:
@@ -583,9 +584,16 @@ class Relay:
         deadline = time.monotonic() + _CONTROL_TIMEOUT_MS / 1000
         while True:
             left = deadline - time.monotonic()
-            if left <= 0 or not steer.control.poll(int(left * 1000)):
+            if left <= 0:
                 steer.loop.error = "did not answer STATISTICS"
                 return None
+            # short slices: a loop that has just ended never answers, and must not hold the
+            # status socket (and the lock) for the whole timeout; its thread says why it ended
+            if not steer.control.poll(int(min(left, _CONTROL_SLICE_S) * 1000)):
+                thread = steer.loop.thread
+                if thread is not None and not thread.is_alive():
+                    return None
+                continue
             frames = steer.control.recv_multipart()
             if len(frames) == 8 and all(len(frame) == 8 for frame in frames):
                 return [struct.unpack("=Q", frame)[0] for frame in frames]
