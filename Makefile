@@ -9,8 +9,8 @@ OLDEST_STAMP := $(OLDEST)/.jpf-installed
 .PHONY: demo test lint js-check js-test c-compiler chromium tmux screenshot benchmarks oldest stress
 
 # Python environment and the package, installed editable; installing runs the js/ build and
-# compiles jpf_widget/_wire.c (hatch_build.py).
-$(STAMP): pyproject.toml hatch_build.py jpf_widget/_wire.c js/package.json js/package-lock.json | c-compiler
+# compiles jpf_widget/_wire.c and _trace.c (hatch_build.py).
+$(STAMP): pyproject.toml hatch_build.py jpf_widget/_wire.c jpf_widget/_trace.c js/package.json js/package-lock.json | c-compiler
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"

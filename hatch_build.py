@@ -1,5 +1,5 @@
-"""Compiles jpf_widget's one C module, ``jpf_widget/_wire.c``, whenever a wheel is built
-(``pip install .`` and ``pip install -e .`` both build one).
+"""Compiles jpf_widget's C modules, ``jpf_widget/_wire.c`` and ``jpf_widget/_trace.c``, whenever
+a wheel is built (``pip install .`` and ``pip install -e .`` both build one).
 
 It needs a C compiler, Python's headers and OpenSSL's (Debian: ``apt install gcc libssl-dev``).
 """
@@ -14,15 +14,26 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
+# Each C module and the libraries it links
+MODULES = {"_wire": ["-lcrypto"], "_trace": []}
 
-class WireBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+
+class CompileHook(BuildHookInterface):  # type: ignore[type-arg]
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel":
             return
-        source = Path(self.root, "jpf_widget", "_wire.c")
-        target = source.with_name("_wire" + sysconfig.get_config_var("EXT_SUFFIX"))
+        for name, libraries in MODULES.items():
+            target = self._compile(name, libraries)
+            if version != "editable":  # an editable install imports it from where it was built
+                build_data["artifacts"].append(target.relative_to(self.root).as_posix())
+        build_data["pure_python"] = False
+        build_data["infer_tag"] = True
+
+    def _compile(self, name: str, libraries: list[str]) -> Path:
+        source = Path(self.root, "jpf_widget", f"{name}.c")
+        target = source.with_name(name + sysconfig.get_config_var("EXT_SUFFIX"))
         command = [
             *shlex.split(sysconfig.get_config_var("CC") or "cc"),
             "-O2",
@@ -34,7 +45,7 @@ class WireBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             str(source),
             "-o",
             str(target),
-            "-lcrypto",
+            *libraries,
         ]
         try:
             subprocess.run(command, check=True, capture_output=True, text=True)
@@ -45,7 +56,4 @@ class WireBuildHook(BuildHookInterface):  # type: ignore[type-arg]
                 "jpf_widget needs a C compiler, Python's headers and OpenSSL's headers to "
                 "install (Debian: apt install gcc libssl-dev)"
             ) from None
-        build_data["pure_python"] = False
-        build_data["infer_tag"] = True
-        if version != "editable":  # an editable install imports it from where it was built
-            build_data["artifacts"].append(target.relative_to(self.root).as_posix())
+        return target

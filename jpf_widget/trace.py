@@ -12,9 +12,11 @@ A trace is one JSON object per line (``docs/trace-format.md`` is the reference):
     {"type": "end", "stats": {"captured": 12, "lost": 0, …}}
 
 :class:`TraceWriter` writes the JSON frames as the log holds them (the bytes that came off the
-wire) rather than parsing and encoding them again; :class:`TraceReader` yields one item per
-line, counts the lines it cannot use (not JSON, fields missing or of the wrong type, a
-truncated last line, the cut end of a gzip stream) in ``malformed`` and never raises on them.
+wire) rather than parsing and encoding them again; :class:`TraceReader` cuts them from the
+line as they are (``_trace.c``: one pass over a message line, only the header parsed). It
+yields one item per line, counts the lines it cannot use (not JSON, fields missing or of the
+wrong type, a truncated last line, the cut end of a gzip stream) in ``malformed`` and never
+raises on them.
 Both hold one line at a time: memory stays bounded whatever the size of the file. A name
 ending in ``.gz`` is gzip-compressed. The key and signatures are never written.
 """
@@ -32,9 +34,9 @@ from typing import IO, Any, NamedTuple
 
 import orjson
 
-from . import __version__
+from . import __version__, _trace
 from .messages import FROM_KERNEL, Marker, Message, Record, new_record
-from .wire import Frames, _parent_header
+from .wire import _PARENT_CACHED, Frames, _parent_header, _parse_parent_header
 
 __all__ = [
     "FORMAT",
@@ -202,8 +204,7 @@ def message_line(
         f'{{"type":"message",{numbered}"channel":{_name(channel)},'
         f'"direction":{_name(direction)},"client":{_name(client)},'
         f'"received":"{clock.iso(received)}","t":{received!r},"ns":{clock.ns(received)},'
-        f'"size":{size}{mine},'
-        f'"frames":[{len(header)},{len(parent)},{len(metadata)},{len(content)}],"header":'
+        f'"size":{size}{mine},"header":'
     )
     return b"".join(
         (
@@ -449,6 +450,9 @@ class TraceReader:
                 yield item
 
     def _parse(self, line: bytes) -> TraceItem | None:
+        item = _message_line(line)  # a message line, read in one pass (_trace.c)
+        if item is not None:
+            return item
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -458,7 +462,7 @@ class TraceReader:
         try:
             kind = value["type"]
             if kind == "message":
-                return _message(value, line)
+                return _message(value)
             if kind == "marker":
                 return _marker(value)
             if kind == "end" and isinstance(value["stats"], dict):
@@ -470,13 +474,15 @@ class TraceReader:
         return None
 
 
-_dumps = orjson.dumps
-_tuple = tuple.__new__
-
-
 def _copy(data: bytes) -> bytes:
-    """A copy of ``data`` that holds only its bytes."""
+    """A copy of ``data`` that holds only its bytes (what ``orjson.dumps`` returns holds a
+    4 KiB buffer whatever its length)."""
     return memoryview(data).tobytes()
+
+
+def _buffers(encoded: Iterable[bytes | str]) -> tuple[bytes, ...]:
+    """The buffers of a line, from base64; ValueError when one is not base64."""
+    return tuple(base64.b64decode(b, validate=True) for b in encoded)
 
 
 def _marker(value: dict[str, Any]) -> Marker:
@@ -487,65 +493,24 @@ def _marker(value: dict[str, Any]) -> Marker:
     return Marker(-1, float(when), str(value["kind"]), str(value.get("text", "")))
 
 
-def _frames_of(line: bytes, lengths: object) -> tuple[bytes, bytes, bytes, bytes] | None:
-    """The four JSON frames as they are in ``line``, found from its end by the lengths the
-    writer put in ``frames``; None when they are not there (a line written by hand)."""
-    if type(lengths) is not list or len(lengths) != 4:
-        return None
-    header, parent, metadata, content = lengths
-    if not (
-        type(header) is int
-        and type(parent) is int
-        and type(metadata) is int
-        and type(content) is int
-        and header > 0
-        and parent > 0
-        and metadata > 0
-        and content > 0
-    ):
-        return None
-    # base64 has no quotes: the last ',"buffers":' is the record's own
-    content_end = line.rfind(_BUFFERS)
-    content_start = content_end - content
-    metadata_end = content_start - 11  # len(_CONTENT)
-    metadata_start = metadata_end - metadata
-    parent_end = metadata_start - 12  # len(_METADATA)
-    parent_start = parent_end - parent
-    header_end = parent_start - 17  # len(_PARENT)
-    header_start = header_end - header
-    starts = line.startswith  # at a place: no slice made to compare
-    if not (
-        header_start >= 9
-        and starts(_CONTENT, metadata_end)
-        and starts(_METADATA, parent_end)
-        and starts(_PARENT, header_end)
-        and starts(b'"header":', header_start - 9)
-    ):
-        return None
-    return (
-        line[header_start:header_end],
-        line[parent_start:parent_end],
-        line[metadata_start:metadata_end],
-        line[content_start:content_end],
-    )
-
-
-def _message(value: dict[str, Any], line: bytes) -> RecordedMessage:
-    """A message line's item; KeyError, TypeError or ValueError when it is not one.
-
-    Its JSON frames are the bytes of the line where the writer's ``frames`` lengths find them
-    (as they came off the wire, and each its own small object: what ``orjson.dumps`` returns
-    holds a 4 KiB buffer whatever its length), else encoded again."""
+def _message(value: dict[str, Any]) -> RecordedMessage:
+    """A message line's item, read the general way (its frames encoded again: a line edited
+    by hand, or that ``_trace.message`` left to orjson); KeyError, TypeError or ValueError
+    when it is not one."""
     header = value["header"]
-    parent = value["parent_header"]
     msg_id, msg_type = header["msg_id"], header["msg_type"]
     if type(msg_id) is not str or type(msg_type) is not str:
         raise TypeError("msg_id")
-    if parent is None:
-        parent = {}
-    elif type(parent) is not dict or type(parent.get("msg_id", "")) is not str:
+    parent = value["parent_header"]
+    if parent is not None and type(parent) is not dict:
         raise TypeError("parent_header")
-    metadata, content = value["metadata"], value["content"]  # KeyError: not a message
+    parent_bytes = _copy(orjson.dumps(parent)) if parent else b"{}"
+    if len(parent_bytes) <= _PARENT_CACHED:
+        parent_bytes, parent = _parent_header(parent_bytes)
+    else:
+        parent = _parse_parent_header(parent_bytes)
+    metadata_bytes = _copy(orjson.dumps(value["metadata"]))
+    content_bytes = _copy(orjson.dumps(value["content"]))
     channel, direction = value["channel"], value.get("direction") or FROM_KERNEL
     client, when = value.get("client") or "", value["t"]
     if type(when) is not float:
@@ -554,20 +519,8 @@ def _message(value: dict[str, Any], line: bytes) -> RecordedMessage:
         when = float(when)
     if type(channel) is not str or type(direction) is not str or type(client) is not str:
         raise TypeError("channel")
-    encoded = value.get("buffers") or ()
-    buffers = tuple(base64.b64decode(b, validate=True) for b in encoded) if encoded else ()
-    found = _frames_of(line, value.get("frames"))
-    if found is None:
-        header_bytes, parent_bytes, metadata_bytes, content_bytes = (
-            _copy(_dumps(header)),
-            _copy(_dumps(parent)) if parent else b"{}",
-            _copy(_dumps(metadata)),
-            _copy(_dumps(content)),
-        )
-    else:
-        header_bytes, parent_bytes, metadata_bytes, content_bytes = found
-        # a flood's messages share their parent: hold one copy of it, as the capture does
-        parent_bytes, parent = _parent_header(parent_bytes)
+    buffers = _buffers(value.get("buffers") or ())
+    header_bytes = _copy(orjson.dumps(header))
     size = value.get("size")
     if type(size) is not int:
         size = (
@@ -577,20 +530,29 @@ def _message(value: dict[str, Any], line: bytes) -> RecordedMessage:
             + len(content_bytes)
             + sum(map(len, buffers))
         )
-    # made as the tuples they are: a named tuple's own constructor runs in Python
-    frames = _tuple(
-        Frames,
-        (
-            b"",
-            header,
-            parent,
-            header_bytes,
-            parent_bytes,
-            metadata_bytes,
-            content_bytes,
-            buffers,
-            size,
-        ),
+    frames = Frames(
+        b"",
+        header,
+        parent,
+        header_bytes,
+        parent_bytes,
+        metadata_bytes,
+        content_bytes,
+        buffers,
+        size,
     )
-    own = value.get("own") is True
-    return _tuple(RecordedMessage, (channel, direction, client, when, own, frames))  # type: ignore[no-any-return]
+    return RecordedMessage(channel, direction, client, when, value.get("own") is True, frames)
+
+
+# _message_line(line) -> RecordedMessage | None: a message line read in one pass, in C; None
+# when the line is to be read the general way (see _trace.c)
+_trace.configure(
+    Frames,
+    RecordedMessage,
+    orjson.loads,
+    _parent_header,
+    _PARENT_CACHED,
+    _parse_parent_header,
+    _buffers,
+)
+_message_line = _trace.message

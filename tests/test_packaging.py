@@ -4,8 +4,9 @@
   dependency is imported (or says why not); each has a lower bound, and the lower bounds are
   what the oldest environment pins and tests (``env/oldest.txt``, tests/test_oldest_kernel.py).
 - The sdist holds what building needs: a wheel built from it, with no bundle to start from,
-  holds the esbuild bundle and the compiled ``_wire`` module, and installed into a new venv it
-  imports (the package from that venv, not this work tree) and ``list_kernels()`` runs.
+  holds the esbuild bundle and the compiled ``_wire`` and ``_trace`` modules, and installed
+  into a new venv it imports (the package from that venv, not this work tree) and
+  ``list_kernels()`` runs.
 
 The build runs without isolation, with this environment's hatchling and hatch-jupyter-builder,
 and npm prefers its cache (which installing this work tree filled), so no registry is asked.
@@ -168,7 +169,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_the_wheel_holds_the_bundle_and_the_compiled_wire(dist: Path) -> None:
+def test_the_wheel_holds_the_bundle_and_the_compiled_modules(dist: Path) -> None:
     [wheel] = dist.glob("jpf_widget-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -178,7 +179,8 @@ def test_the_wheel_holds_the_bundle_and_the_compiled_wire(dist: Path) -> None:
         tags = archive.read(f"{info}/WHEEL").decode()
     assert "Root-Is-Purelib: false" in tags  # a wheel for this Python and platform
     assert "Tag: py3-none-any" not in tags
-    assert f"jpf_widget/_wire{sysconfig.get_config_var('EXT_SUFFIX')}" in names
+    for module in ("_wire", "_trace"):
+        assert f"jpf_widget/{module}{sysconfig.get_config_var('EXT_SUFFIX')}" in names
     assert "jpf_widget/static/widget.css" in names
     assert b"render" in bundle
     assert len(bundle) > 10_000
@@ -189,10 +191,10 @@ def test_the_wheel_holds_the_bundle_and_the_compiled_wire(dist: Path) -> None:
 
 CHECK = """
 import pathlib, sys
-import jpf_widget, jpf_widget._wire
+import jpf_widget, jpf_widget._wire, jpf_widget._trace
 from jpf_widget.widget import Monitor
 installed = pathlib.Path(sys.prefix)
-for module in (jpf_widget, jpf_widget._wire):
+for module in (jpf_widget, jpf_widget._wire, jpf_widget._trace):
     assert installed in pathlib.Path(module.__file__).parents, module.__file__
 bundle = pathlib.Path(jpf_widget.__file__).parent / "static" / "widget.js"
 assert str(Monitor._esm) == bundle.read_text(), "the widget does not load the bundle"

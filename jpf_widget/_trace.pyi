@@ -1,0 +1,19 @@
+"""The compiled half of trace.py (``_trace.c``): read one message line of a trace in one pass."""
+
+from collections.abc import Callable
+from typing import Any
+
+from .trace import RecordedMessage
+from .wire import Frames
+
+def message(line: bytes, /) -> RecordedMessage | None: ...
+def configure(
+    frames: type[Frames],
+    recorded: type[RecordedMessage],
+    loads: Callable[[bytes], Any],
+    parent_header: Callable[[bytes], tuple[bytes, dict[str, Any]]],
+    cached_up_to: int,
+    parse_parent_header: Callable[[bytes], dict[str, Any]],
+    decode_buffers: Callable[[list[bytes]], tuple[bytes, ...]],
+    /,
+) -> None: ...
