@@ -6,6 +6,7 @@ yet checked; and the rules' documentation lists every rule."""
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -131,11 +132,23 @@ def test_ipykernel_seen_from_iopub_only_has_no_errors(kernel: Kernel) -> None:
     assert monitor.stats["problems"]["checked"] == len(monitor.messages)
 
 
+def relay_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("jpf-tap-")}
+
+
 def test_jpf_check_drives_ipykernel_through_the_script_without_errors(
-    runtime_dir: Path, capsys: pytest.CaptureFixture[str]
+    runtime_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the tap makes its folder
+    threads = relay_threads()
     assert jpf(["check", "--kernel", "python3", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
+    # the tap it started is gone with the kernel: its threads, and its folder with the key
+    assert relay_threads() == threads
+    assert list(tmp_path.iterdir()) == []
     assert report["errors"] == 0, report["problems"]
     assert report["capture"] == "tap"
     steps = {step["step"]: step["answered"] for step in report["steps"]}

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -227,6 +228,8 @@ def test_a_server_with_the_default_provisioner_taps_every_kernel(tmp_path: Path)
         kernel_id = api("POST", "/kernels", b'{"name": "python3"}')["id"]
         public = runtime / f"kernel-{kernel_id}.json"
         wait_until(lambda: tap_info(public) is not None, 30, "a tapped connection file")
+        tap = tap_info(public)
+        assert tap is not None
         reader = CaptureReader(str(public))
         msg_id = uuid.uuid4().hex
         replies = asyncio.run(_execute_over_websocket(port, kernel_id, msg_id))
@@ -239,8 +242,12 @@ def test_a_server_with_the_default_provisioner_taps_every_kernel(tmp_path: Path)
         ]
         assert request.ids == reply.ids  # the server's channel identity, both ways
         reader.close()
+        folder = Path(urllib.parse.urlparse(tap.url).path).parent  # ipc://<folder>/capture
+        assert folder.is_dir()
         api("DELETE", f"/kernels/{kernel_id}")
         wait_until(lambda: not public.exists(), 20, "the connection file to go")
+        # and the tap's private folder, with the kernel's private connection file and its key
+        wait_until(lambda: not folder.exists(), 20, "the tap's folder to go")
     finally:
         server.terminate()
         server.wait(30)

@@ -205,6 +205,8 @@ def check_kernel(name: str, budget: int = 256 * 1024 * 1024) -> Report:
                 backend.close()
             if manager.has_kernel:
                 manager.shutdown_kernel(now=True)
+            else:  # the script's shutdown ended it: the tap's relay and its folder are left
+                manager.cleanup_resources()
     report = lint_log(log, f"kernel {name}", "tap")
     if steps and steps[-1]["step"] == "died":
         during = steps.pop()["during"]
