@@ -212,20 +212,51 @@ scan_word(Scanner *s, const char *word, size_t length)
     return 1;
 }
 
+/* Past an opening bracket and the space after it: whether ``close`` follows at once (then
+ * consumed too: the object or array is empty). */
+static int
+opens_empty(Scanner *s, unsigned char close)
+{
+    s->at++;
+    skip_space(s);
+    if (s->at < s->end && *s->at == close) {
+        s->at++;
+        return 1;
+    }
+    return 0;
+}
+
+enum { BAD, MORE, DONE };
+
+/* After an item of an object or array: DONE past its closing ``close``, MORE past a comma and
+ * the space after it, BAD at anything else. */
+static int
+next_item(Scanner *s, unsigned char close)
+{
+    skip_space(s);
+    if (s->at >= s->end)
+        return BAD;
+    if (*s->at == close) {
+        s->at++;
+        return DONE;
+    }
+    if (*s->at != ',')
+        return BAD;
+    s->at++;
+    skip_space(s);
+    return MORE;
+}
+
 /* An object's members, s->at on its "{"; the first ``capacity`` are noted in ``members``
  * (NULL: none), their number in ``count``. */
 static int
 scan_object(Scanner *s, Member *members, int capacity, int *count)
 {
-    s->at++;
     *count = 0;
-    skip_space(s);
-    if (s->at < s->end && *s->at == '}') {
-        s->at++;
+    if (opens_empty(s, '}'))
         return 1;
-    }
-    while (s->at < s->end) {
-        if (*s->at != '"')
+    for (;;) {
+        if (s->at >= s->end || *s->at != '"')
             return 0;
         const unsigned char *key = s->at + 1;
         int escaped;
@@ -246,46 +277,24 @@ scan_object(Scanner *s, Member *members, int capacity, int *count)
             members[*count] = (Member){key, value, key_length, s->at - value, escaped};
         }
         (*count)++;
-        skip_space(s);
-        if (s->at >= s->end)
-            return 0;
-        if (*s->at == '}') {
-            s->at++;
-            return 1;
-        }
-        if (*s->at != ',')
-            return 0;
-        s->at++;
-        skip_space(s);
+        int next = next_item(s, '}');
+        if (next != MORE)
+            return next == DONE;
     }
-    return 0;
 }
 
 static int
 scan_array(Scanner *s)
 {
-    s->at++;
-    skip_space(s);
-    if (s->at < s->end && *s->at == ']') {
-        s->at++;
+    if (opens_empty(s, ']'))
         return 1;
-    }
-    while (s->at < s->end) {
+    for (;;) {
         if (!scan_value(s))
             return 0;
-        skip_space(s);
-        if (s->at >= s->end)
-            return 0;
-        if (*s->at == ']') {
-            s->at++;
-            return 1;
-        }
-        if (*s->at != ',')
-            return 0;
-        s->at++;
-        skip_space(s);
+        int next = next_item(s, ']');
+        if (next != MORE)
+            return next == DONE;
     }
-    return 0;
 }
 
 static int
@@ -451,12 +460,10 @@ buffers_of(const Member *m)
     PyObject *texts = PyList_New(0);
     if (texts == NULL)
         return NULL;
-    s.at++;
-    skip_space(&s);
-    while (s.at < s.end && *s.at != ']') {
+    for (int next = opens_empty(&s, ']') ? DONE : MORE; next == MORE;) {
         const unsigned char *start = s.at + 1;
         int escaped;
-        if (*s.at != '"' || !scan_string(&s, &escaped) || escaped)
+        if (s.at >= s.end || *s.at != '"' || !scan_string(&s, &escaped) || escaped)
             goto no;
         PyObject *text = PyBytes_FromStringAndSize((const char *)start, s.at - 1 - start);
         if (text == NULL || PyList_Append(texts, text) < 0) {
@@ -464,11 +471,8 @@ buffers_of(const Member *m)
             goto no;
         }
         Py_DECREF(text);
-        skip_space(&s);
-        if (s.at < s.end && *s.at == ',') {
-            s.at++;
-            skip_space(&s);
-        }
+        if ((next = next_item(&s, ']')) == BAD)
+            goto no;
     }
     PyObject *buffers = PyList_GET_SIZE(texts) ? PyObject_CallOneArg(decode_buffers, texts)
                                                : PyTuple_New(0);
