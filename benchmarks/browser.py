@@ -1,8 +1,9 @@
 """Browser: jpf_widget's view in headless Chromium (JupyterLab 4), and jupyterlab-kernelspy.
 
-Issue 5, items 5 and 6. One JupyterLab server (the e2e harness of ``tests/e2e/conftest.py``:
-isolated dirs, Debian's Chromium through Playwright), target kernels started through the
-server's REST API and driven over ZMQ by this process, the Monitor in a notebook of its own.
+Items 5 (the view) and 6 (beside kernelspy). One JupyterLab server (the e2e harness of
+``tests/e2e/conftest.py``: isolated dirs, Debian's Chromium through Playwright), target kernels
+started through the server's REST API and driven over ZMQ by this process, the Monitor in a
+notebook of its own.
 
 5a. 100,000 comm messages in the log: row elements in the DOM.
 5b. filter changes on that log (a type chip, the text box), from the input event to the DOM
