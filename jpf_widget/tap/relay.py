@@ -317,7 +317,7 @@ class Relay:
         with self._control_lock:
             published = self._frames_captured()
             self._stopped.set()
-            self._wake.send(b"stop")  # the supervisor publishes "closing" and ends
+            self._wake_supervisor()  # it publishes "closing" and ends
         if self._supervisor is not None and self._supervisor.thread is not None:
             self._supervisor.thread.join(timeout)
         with self._control_lock:
@@ -617,7 +617,14 @@ class Relay:
     def _publish_later(self, event: dict[str, Any]) -> None:
         """Have the supervisor publish ``event`` (caller holds the control lock)."""
         self._pending.append(event)
-        self._wake.send(b"wake")
+        self._wake_supervisor()
+
+    def _wake_supervisor(self) -> None:
+        """Interrupt the supervisor's poll. Never blocks: a supervisor that has ended (it saw
+        ``_stopped`` at a poll's timeout) has closed its end of the pair, where a blocking send
+        would wait forever, and one with wake-ups still queued will wake anyway."""
+        with contextlib.suppress(zmq.Again):
+            self._wake.send(b"wake", zmq.NOBLOCK)
 
     def _supervise(
         self, status: zmq.Socket[bytes], events: zmq.Socket[bytes], wake: zmq.Socket[bytes]
