@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
+from jpf_widget.tap.connection import fresh_ports
+
 
 def wait_until(condition: Callable[[], object], timeout: float = 10, what: str = "") -> None:
     """Poll ``condition`` until it is true; fail, saying what was awaited, after ``timeout``."""
@@ -71,6 +73,11 @@ def _start_kernel(runtime_dir: Path, transport: str = "tcp") -> Kernel:
     )
     if transport == "ipc":
         manager.ip = str(runtime_dir / f"ipc-{kernel_id[:8]}")
+    else:  # ports no outgoing connection can take before the kernel binds them
+        ports = fresh_ports("127.0.0.1", 5) or [0] * 5
+        names = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+        for name, port in zip(names, ports, strict=True):
+            setattr(manager, name, port)
     manager.start_kernel(extra_arguments=["--HistoryManager.enabled=False"])
     client = manager.blocking_client()
     client.start_channels()

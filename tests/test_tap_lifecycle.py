@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -91,11 +92,19 @@ def test_restart_keeps_the_public_ports_and_the_tap(
         reader.close()
 
 
+def below_outgoing_ports(info: dict[str, object]) -> bool:
+    """Whether the private ports are below the range outgoing connections take theirs from
+    (so no client of any process can take one before the starting kernel binds it)."""
+    lowest = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    return all(10_000 <= int(info[p]) < lowest for p in PORTS)  # type: ignore[call-overload]
+
+
 def test_a_kernel_on_new_private_ports_is_followed(start_tap: Callable[..., Kernel]) -> None:
     """The kernel's old private port is taken when it starts again: it gets fresh ports, and
     the relay follows it there; clients see the same public ports."""
     kernel = start_tap()
     public, before = public_info(kernel), private_info(kernel)
+    assert below_outgoing_ports(before)
     reader = CaptureReader(kernel)
     kernel.manager.shutdown_kernel(now=True, restart=True)
     with socket.socket() as squatter:
@@ -105,6 +114,7 @@ def test_a_kernel_on_new_private_ports_is_followed(start_tap: Callable[..., Kern
         kernel.manager.start_kernel(**kernel.manager._launch_args)
         after = private_info(kernel)
         assert {after[p] for p in PORTS}.isdisjoint({before[p] for p in PORTS})
+        assert below_outgoing_ports(after)
         works(kernel)
     assert public_info(kernel) == public
     reader.wait(
@@ -205,18 +215,17 @@ def test_ipc_transport(start_tap: Callable[..., Kernel]) -> None:
     assert not folder.exists()
 
 
-def test_a_relay_loop_that_dies_is_reported(tmp_path: Path) -> None:
-    """No kernel needed: end one kernel-side loop behind the relay's back; the status says
-    "failed", and a "failed" event reaches the capture stream."""
+def free_endpoints() -> Endpoints:
+    ports = []
+    for _ in PORTS:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    return Endpoints.from_info({"ip": "127.0.0.1", **dict(zip(PORTS, ports, strict=True))})
 
-    def free_endpoints() -> Endpoints:
-        ports = []
-        for _ in PORTS:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                ports.append(s.getsockname()[1])
-        return Endpoints.from_info({"ip": "127.0.0.1", **dict(zip(PORTS, ports, strict=True))})
 
+def started_relay() -> Relay:
+    """A relay between free loopback ports, with no kernel behind it."""
     relay = Relay(
         free_endpoints(),
         free_endpoints(),
@@ -224,6 +233,14 @@ def test_a_relay_loop_that_dies_is_reported(tmp_path: Path) -> None:
         status_url="tcp://127.0.0.1:*",
     )
     relay.start()
+    return relay
+
+
+def test_a_relay_loop_that_dies_is_reported(tmp_path: Path) -> None:
+    """No kernel needed: end one kernel-side loop behind the relay's back; the status says
+    "failed", and a "failed" event reaches the capture stream."""
+
+    relay = started_relay()
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
     sub.connect(relay.capture_url)
@@ -253,6 +270,33 @@ def test_a_relay_loop_that_dies_is_reported(tmp_path: Path) -> None:
     finally:
         sub.close(linger=0)
         ctx.term()
+        relay.stop()
+    assert not any(t.is_alive() for t in relay.threads())
+
+
+def test_waking_a_supervisor_that_has_ended_never_blocks() -> None:
+    """``stop`` (and every event published) wakes the supervisor through an inproc pair. The
+    supervisor also ends by itself when it sees the relay stopped at a poll's timeout, closing
+    its end: a wake sent after that must return, as stop's did not when it lost that race."""
+    relay = started_relay()
+    supervisor = relay._supervisor
+    assert supervisor is not None
+    assert supervisor.thread is not None
+    try:
+        relay._stopped.set()  # as stop() does, but without its wake: the poll times out
+        supervisor.thread.join(5)
+        assert not supervisor.thread.is_alive()
+
+        def wake_often() -> None:  # more than any queue between the pair's ends holds
+            for _ in range(5_000):
+                relay._wake_supervisor()
+
+        waker = threading.Thread(target=wake_often, daemon=True)
+        waker.start()
+        waker.join(10)
+        assert not waker.is_alive(), "a wake blocked on the ended supervisor's pair"
+    finally:
+        relay._stopped.clear()
         relay.stop()
     assert not any(t.is_alive() for t in relay.threads())
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import socket
 import tempfile
@@ -29,6 +30,7 @@ from .relay import PORT_NAMES
 __all__ = [
     "FIELD",
     "add_tap_field",
+    "fresh_ports",
     "ports_free",
     "private_dir",
     "remove_private_dir",
@@ -38,6 +40,10 @@ __all__ = [
 #: The public connection file's field that says the kernel is tapped.
 FIELD = "jpf_tap"
 PRIVATE_FILE = "connection.json"
+# Where the system takes the local ports of outgoing connections (Linux)
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST_PORT = 10_000  # below it, too many well-known services
+_PORT_TRIES = 500
 
 
 def private_dir() -> Path:
@@ -59,7 +65,8 @@ def write_private_connection_file(
 
     ``public`` gives the key, signature scheme, kernel name and transport. With ``reuse`` (the
     previous private connection info) the same ports are written again; otherwise fresh ones
-    are chosen (free tcp ports on 127.0.0.1, or unused socket file names for ipc).
+    are chosen (free tcp ports on 127.0.0.1 below the system's range for outgoing connections,
+    or unused socket file names for ipc).
     """
     transport = str(public.get("transport", "tcp"))
     ip = str(folder / "kernel") if transport == "ipc" else "127.0.0.1"
@@ -67,7 +74,12 @@ def write_private_connection_file(
     path = folder / PRIVATE_FILE
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    ports = {name: int(reuse[name]) if reuse else 0 for name in PORT_NAMES.values()}
+    names = list(PORT_NAMES.values())
+    if reuse:
+        ports = {name: int(reuse[name]) for name in names}
+    else:
+        fresh = fresh_ports(ip, len(names)) if transport == "tcp" else None
+        ports = dict(zip(names, fresh or [0] * len(names), strict=True))  # 0: any free port
     fname, info = write_connection_file(
         str(path),
         ip=ip,
@@ -84,19 +96,47 @@ def write_private_connection_file(
     return fname, dict(info)
 
 
+def fresh_ports(ip: str, count: int) -> list[int] | None:
+    """``count`` distinct tcp ports free on ``ip``, chosen below the range the system takes the
+    local ports of outgoing connections from; None where that range is unknown or leaves no room.
+
+    A free port found by binding port 0 comes from that very range, and any outgoing connection
+    of any process could take it in the second before the kernel, still starting, binds it
+    ("Address already in use": the kernel dies). Below the range only a server binding that
+    exact port could."""
+    try:
+        lowest_ephemeral = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if lowest_ephemeral - _LOWEST_PORT < 100 * count:
+        return None
+    chosen: list[int] = []
+    pick = random.SystemRandom()
+    for _ in range(_PORT_TRIES):
+        port = pick.randrange(_LOWEST_PORT, lowest_ephemeral)
+        if port not in chosen and _bindable(ip, port):
+            chosen.append(port)
+            if len(chosen) == count:
+                return chosen
+    return None
+
+
+def _bindable(ip: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as libzmq binds
+        try:
+            probe.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
 def ports_free(info: Mapping[str, Any]) -> bool:
     """Whether a kernel could bind ``info``'s tcp ports now (ipc socket files are replaced when
     bound, so those are always free)."""
     if info.get("transport", "tcp") != "tcp":
         return True
-    for name in PORT_NAMES.values():
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as libzmq binds
-            try:
-                probe.bind((str(info["ip"]), int(info[name])))
-            except OSError:
-                return False
-    return True
+    return all(_bindable(str(info["ip"]), int(info[name])) for name in PORT_NAMES.values())
 
 
 def add_tap_field(path: str | os.PathLike[str], field: Mapping[str, Any]) -> None:
