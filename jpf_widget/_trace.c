@@ -1,6 +1,8 @@
-/* The compiled half of trace.py: read one message line of a trace in a single pass.
+/* The compiled half of trace.py: read one message line of a trace in a single pass, and write
+ * one.
  *
  *     message(line: bytes) -> RecordedMessage | None
+ *     line(record, received_iso: str, ns: int, own: bool, numbered: bool) -> bytes | None
  *
  * A message line is one JSON object (docs/trace-format.md):
  *
@@ -28,6 +30,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <ctype.h>
+#include <math.h>
 #include <string.h>
 
 #define MAX_MEMBERS 32  /* a writer's line has 15 */
@@ -611,9 +614,253 @@ configure(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_NONE;
 }
 
+
+/* ------------------------------------------------------------------------ writing a line */
+
+#define MAX_BUFFERS 16 /* more: the general way */
+/* What ``line`` writes: pieces of the line, each a pointer and a length, joined at the end:
+ * 40 at most, and four for each buffer. */
+#define MAX_PIECES (40 + 4 * MAX_BUFFERS)
+
+typedef struct {
+    const char *at[MAX_PIECES];
+    Py_ssize_t length[MAX_PIECES];
+    int count;
+    Py_ssize_t total;
+} Pieces;
+
+static void
+put(Pieces *p, const char *at, Py_ssize_t length)
+{
+    p->at[p->count] = at;
+    p->length[p->count++] = length;
+    p->total += length;
+}
+
+#define PUT_LITERAL(p, text) put((p), (text), (Py_ssize_t)(sizeof(text) - 1))
+
+/* A channel, direction or client name as a JSON string, or null when empty; 0 when it has
+ * anything but printable ASCII without quotes or backslashes (the general way encodes it). */
+static int
+put_name(Pieces *p, PyObject *name)
+{
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_IS_ASCII(name))
+        return 0;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(name);
+    if (length == 0) {
+        PUT_LITERAL(p, "null");
+        return 1;
+    }
+    const char *text = (const char *)PyUnicode_DATA(name);
+    for (Py_ssize_t i = 0; i < length; i++)
+        if (text[i] < 0x20 || text[i] == 0x7f || text[i] == '"' || text[i] == '\\')
+            return 0;
+    PUT_LITERAL(p, "\"");
+    put(p, text, length);
+    PUT_LITERAL(p, "\"");
+    return 1;
+}
+
+/* A JSON frame as it goes into the line: as held, when it is one JSON value on one line
+ * (``check``: scanned to make sure; the header frames were parsed on arrival); "{}" when
+ * empty; 0 when it must go the general way (a newline in it, JSON the scanner is unsure of). */
+static int
+put_frame(Pieces *p, const Py_buffer *frame, int check)
+{
+    if (frame->len == 0) {
+        PUT_LITERAL(p, "{}");
+        return 1;
+    }
+    const unsigned char *data = (const unsigned char *)frame->buf;
+    if (memchr(data, '\n', (size_t)frame->len) != NULL)
+        return 0;
+    if (check) {
+        Scanner s = {data, data + frame->len, 0};
+        skip_space(&s);
+        if (!scan_value(&s))
+            return 0;
+        skip_space(&s);
+        if (s.at != s.end)
+            return 0;
+    }
+    put(p, (const char *)data, frame->len);
+    return 1;
+}
+
+static const char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static Py_ssize_t
+base64_length(Py_ssize_t n)
+{
+    return (n + 2) / 3 * 4;
+}
+
+static char *
+base64_encode(const unsigned char *in, Py_ssize_t n, char *out)
+{
+    Py_ssize_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        unsigned long v = ((unsigned long)in[i] << 16) | (in[i + 1] << 8) | in[i + 2];
+        *out++ = base64_alphabet[(v >> 18) & 63];
+        *out++ = base64_alphabet[(v >> 12) & 63];
+        *out++ = base64_alphabet[(v >> 6) & 63];
+        *out++ = base64_alphabet[v & 63];
+    }
+    if (i < n) {
+        unsigned long v = (unsigned long)in[i] << 16;
+        if (i + 1 < n)
+            v |= in[i + 1] << 8;
+        *out++ = base64_alphabet[(v >> 18) & 63];
+        *out++ = base64_alphabet[(v >> 12) & 63];
+        *out++ = i + 1 < n ? base64_alphabet[(v >> 6) & 63] : '=';
+        *out++ = '=';
+    }
+    return out;
+}
+
+/* The record's places (messages.py's Record) */
+enum {
+    R_SEQ,
+    R_CHANNEL,
+    R_RECEIVED,
+    R_HEADER = 9,
+    R_PARENT,
+    R_METADATA,
+    R_CONTENT,
+    R_BUFFERS,
+    R_DIRECTION,
+    R_CLIENT,
+    R_SIZE,
+    R_FIELDS
+};
+
+#define FRAME_COUNT 4 /* header, parent_header, metadata, content */
+
+static PyObject *
+line(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *record, *iso;
+    long long ns;
+    int own, numbered;
+    if (!PyArg_ParseTuple(args, "O!ULpp:line", &PyTuple_Type, &record, &iso, &ns, &own,
+                          &numbered))
+        return NULL;
+    if (PyTuple_GET_SIZE(record) != R_FIELDS || !PyUnicode_IS_ASCII(iso))
+        Py_RETURN_NONE;
+    PyObject *received = PyTuple_GET_ITEM(record, R_RECEIVED),
+             *buffers = PyTuple_GET_ITEM(record, R_BUFFERS);
+    if (!PyFloat_CheckExact(received) || !isfinite(PyFloat_AS_DOUBLE(received)) ||
+        !PyTuple_CheckExact(buffers) || PyTuple_GET_SIZE(buffers) > MAX_BUFFERS)
+        Py_RETURN_NONE;
+    long long number = PyLong_AsLongLong(PyTuple_GET_ITEM(record, R_SEQ));
+    long long size = PyLong_AsLongLong(PyTuple_GET_ITEM(record, R_SIZE));
+    if ((number == -1 || size == -1) && PyErr_Occurred()) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t n_buffers = PyTuple_GET_SIZE(buffers);
+    Py_buffer view[FRAME_COUNT + MAX_BUFFERS];
+    int held = 0;
+    PyObject *result = NULL;
+    char *t = NULL, *encoded = NULL;
+    for (; held < FRAME_COUNT + n_buffers; held++) {
+        PyObject *frame = held < FRAME_COUNT ? PyTuple_GET_ITEM(record, R_HEADER + held)
+                                             : PyTuple_GET_ITEM(buffers, held - FRAME_COUNT);
+        if (PyObject_GetBuffer(frame, &view[held], PyBUF_SIMPLE) < 0)
+            goto done;
+    }
+    t = PyOS_double_to_string(PyFloat_AS_DOUBLE(received), 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (t == NULL)
+        goto done;
+    char numbers[3][24];
+    Pieces p = {.count = 0, .total = 0};
+    PUT_LITERAL(&p, "{\"type\":\"message\",");
+    if (numbered) {
+        PUT_LITERAL(&p, "\"seq\":");
+        put(&p, numbers[0], snprintf(numbers[0], sizeof numbers[0], "%lld", number));
+        PUT_LITERAL(&p, ",");
+    }
+    PUT_LITERAL(&p, "\"channel\":");
+    if (!put_name(&p, PyTuple_GET_ITEM(record, R_CHANNEL)))
+        goto done;
+    PUT_LITERAL(&p, ",\"direction\":");
+    if (!put_name(&p, PyTuple_GET_ITEM(record, R_DIRECTION)))
+        goto done;
+    PUT_LITERAL(&p, ",\"client\":");
+    if (!put_name(&p, PyTuple_GET_ITEM(record, R_CLIENT)))
+        goto done;
+    PUT_LITERAL(&p, ",\"received\":\"");
+    put(&p, (const char *)PyUnicode_DATA(iso), PyUnicode_GET_LENGTH(iso));
+    PUT_LITERAL(&p, "\",\"t\":");
+    put(&p, t, (Py_ssize_t)strlen(t));
+    PUT_LITERAL(&p, ",\"ns\":");
+    put(&p, numbers[1], snprintf(numbers[1], sizeof numbers[1], "%lld", ns));
+    PUT_LITERAL(&p, ",\"size\":");
+    put(&p, numbers[2], snprintf(numbers[2], sizeof numbers[2], "%lld", size));
+    if (own)
+        PUT_LITERAL(&p, ",\"own\":true");
+    PUT_LITERAL(&p, ",\"header\":");
+    if (!put_frame(&p, &view[0], 0))
+        goto done;
+    PUT_LITERAL(&p, ",\"parent_header\":");
+    if (!put_frame(&p, &view[1], 0))
+        goto done;
+    PUT_LITERAL(&p, ",\"metadata\":");
+    if (!put_frame(&p, &view[2], !(view[2].len == 2 && memcmp(view[2].buf, "{}", 2) == 0)))
+        goto done;
+    PUT_LITERAL(&p, ",\"content\":");
+    if (!put_frame(&p, &view[3], 1))
+        goto done;
+    PUT_LITERAL(&p, ",\"buffers\":[");
+    Py_ssize_t encoded_length = 0;
+    for (Py_ssize_t i = 0; i < n_buffers; i++)
+        encoded_length += base64_length(view[FRAME_COUNT + i].len);
+    if (n_buffers) {
+        encoded = PyMem_Malloc((size_t)encoded_length + 1);
+        if (encoded == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        char *out = encoded;
+        for (Py_ssize_t i = 0; i < n_buffers; i++) {
+            const Py_buffer *b = &view[FRAME_COUNT + i];
+            char *end = base64_encode((const unsigned char *)b->buf, b->len, out);
+            if (i)
+                PUT_LITERAL(&p, ",");
+            PUT_LITERAL(&p, "\"");
+            put(&p, out, end - out);
+            PUT_LITERAL(&p, "\"");
+            out = end;
+        }
+    }
+    PUT_LITERAL(&p, "]}\n");
+    result = PyBytes_FromStringAndSize(NULL, p.total);
+    if (result == NULL)
+        goto done;
+    char *out = PyBytes_AS_STRING(result);
+    for (int i = 0; i < p.count; i++) {
+        memcpy(out, p.at[i], (size_t)p.length[i]);
+        out += p.length[i];
+    }
+done:
+    for (int i = 0; i < held; i++)
+        PyBuffer_Release(&view[i]);
+    PyMem_Free(encoded);
+    PyMem_Free(t);
+    if (result == NULL && !PyErr_ExceptionMatches(PyExc_MemoryError)) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"message", message, METH_O,
      "message(line) -> RecordedMessage, or None: read the line the general way"},
+    {"line", line, METH_VARARGS,
+     "line(record, received_iso, ns, own, numbered) -> bytes, or None: write the line the "
+     "general way"},
     {"configure", configure, METH_VARARGS,
      "configure(Frames, RecordedMessage, loads, parent_header, cached_up_to, "
      "parse_parent_header, decode_buffers): what message uses from trace.py and wire.py"},

@@ -1,12 +1,17 @@
-"""The compiled half of trace.py (``_trace.c``): read one message line of a trace in one pass."""
+"""The compiled half of trace.py (``_trace.c``): read one message line of a trace in one pass,
+and write one."""
 
 from collections.abc import Callable
 from typing import Any
 
+from .messages import Record
 from .trace import RecordedMessage
 from .wire import Frames
 
 def message(line: bytes, /) -> RecordedMessage | None: ...
+def line(
+    record: Record, received_iso: str, ns: int, own: bool, numbered: bool, /
+) -> bytes | None: ...
 def configure(
     frames: type[Frames],
     recorded: type[RecordedMessage],

@@ -12,8 +12,9 @@ A trace is one JSON object per line (``docs/trace-format.md`` is the reference):
     {"type": "end", "stats": {"captured": 12, "lost": 0, …}}
 
 :class:`TraceWriter` writes the JSON frames as the log holds them (the bytes that came off the
-wire) rather than parsing and encoding them again; :class:`TraceReader` cuts them from the
-line as they are (``_trace.c``: one pass over a message line, only the header parsed). It
+wire) rather than parsing and encoding them again (``_trace.c``: a message line in one pass,
+content and metadata scanned to make sure they are JSON); :class:`TraceReader` cuts them from
+the line as they are (``_trace.c``: one pass over a message line, only the header parsed). It
 yields one item per line, counts the lines it cannot use (not JSON, fields missing or of the
 wrong type, a truncated last line, the cut end of a gzip stream) in ``malformed`` and never
 raises on them.
@@ -173,6 +174,15 @@ def message_line(
     record: Record, clock: _Clock | None = None, own: bool = False, seq: bool = True
 ) -> bytes:
     """One message's line (with its newline)."""
+    received = record[2]
+    clock = clock or _Clock(received)
+    line = _trace.line(record, clock.iso(received), clock.ns(received), own, seq)
+    return _general_line(record, clock, own, seq) if line is None else line
+
+
+def _general_line(record: Record, clock: _Clock, own: bool, seq: bool) -> bytes:
+    """What ``_trace.line`` leaves to Python: frames with a newline in them or JSON its
+    scanner is unsure of, names with characters to escape, many buffers."""
     (
         number,
         channel,
@@ -192,7 +202,6 @@ def message_line(
         client,
         size,
     ) = record
-    clock = clock or _Clock(received)
     # the fixed fields, formatted directly: dumping a dict of them cost a fifth of the line
     numbered = f'"seq":{number},' if seq else ""
     mine = ',"own":true' if own else ""
@@ -321,18 +330,31 @@ class TraceWriter:
         self.written += 1
         self.wire_bytes += record[16]
 
-    def write_records(self, records: Iterable[Record], own: Iterable[str] = ()) -> None:
-        """Messages in order; those whose msg_id or parent's msg_id is in ``own`` are marked
-        as the recording monitor's own requests and what answers them."""
+    def write_records(self, records: Iterable[Record | Marker], own: Iterable[str] = ()) -> None:
+        """Messages (as the log's records) and markers, in order; messages whose msg_id or
+        parent's msg_id is in ``own`` are marked as the recording monitor's own requests and
+        what answers them."""
         own_ids = set(own)
-        line, clock, write = message_line, self._clock, self._write
-        count = size = 0
+        clock, fast = self._clock, _trace.line
+        lines: list[bytes] = []
+        count = size = markers = 0
         for record in records:
+            if isinstance(record, Marker):
+                lines.append(marker_line(record, clock))
+                markers += 1
+                continue
+            received = record[2]
             mine = bool(own_ids) and (record[3] in own_ids or record[6] in own_ids)
-            write(line(record, clock, mine))
+            line = fast(record, clock.iso(received), clock.ns(received), mine, True)
+            lines.append(_general_line(record, clock, mine, True) if line is None else line)
             count += 1
             size += record[16]
+        self._pending += lines
+        self._pending_bytes += sum(map(len, lines))
+        if self._pending_bytes >= _WRITE_BUFFER:
+            self.flush()
         self.written += count
+        self.markers += markers
         self.wire_bytes += size
 
     def write_message(self, message: Message, own: bool = False) -> None:

@@ -1,8 +1,11 @@
-"""Reading a trace's message line in one pass (``_trace.c``) against reading it the general way.
+"""Reading and writing a trace's message line in one pass (``_trace.c``) against doing it the
+general way.
 
 The one-pass reader either gives the message the general way (orjson, then ``trace._message``)
 gives for the same line, or None (the line is read the general way). It must never accept a
-line orjson refuses, nor read a line to a different message.
+line orjson refuses, nor read a line to a different message. The one-pass writer either writes
+the very bytes the general way (``trace._general_line``) writes for the same record, or None
+(the record is written the general way); it must never write a line that is not JSON.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import orjson
 import pytest
 
 from jpf_widget import _trace
-from jpf_widget.messages import new_record
-from jpf_widget.trace import RecordedMessage, _message, message_line
+from jpf_widget.messages import Record, new_record
+from jpf_widget.trace import RecordedMessage, _Clock, _general_line, _message, message_line
 from jpf_widget.wire import DELIMITER, split_frames
 
 HEADER = {
@@ -175,6 +178,25 @@ def test_lines_it_is_unsure_of_are_left_to_the_general_way(line: bytes) -> None:
         same(fast, slow)
 
 
+def damaged(rng: random.Random, good: bytes, specials: bytes) -> bytes:
+    """``good`` with one to three bytes changed (to one of ``specials``), dropped or doubled,
+    or cut short."""
+    data = bytearray(good)
+    for _ in range(rng.randint(1, 3)):
+        at = rng.randrange(len(data))
+        action = rng.randrange(4)
+        if action == 0:
+            data[at] = rng.choice(specials)
+        elif action == 1:
+            del data[at]
+        elif action == 2:
+            data.insert(at, data[at])
+        else:
+            del data[at:]
+            break
+    return bytes(data)
+
+
 def test_no_damage_is_read_as_a_message_the_general_way_would_not_give() -> None:
     """Thousands of lines damaged at random: a byte changed, dropped or doubled, the line
     cut. Whatever the one-pass reader reads, the general way reads to the same message."""
@@ -183,20 +205,7 @@ def test_no_damage_is_read_as_a_message_the_general_way_would_not_give() -> None
     specials = b'{}[]",:\\0123456789.eE+-tfnul \n\x00\x80\xc3\xa9\xed\xff'
     read = refused = 0
     for _ in range(30_000):
-        line = bytearray(good)
-        for _ in range(rng.randint(1, 3)):
-            at = rng.randrange(len(line))
-            action = rng.randrange(4)
-            if action == 0:
-                line[at] = rng.choice(specials)
-            elif action == 1:
-                del line[at]
-            elif action == 2:
-                line.insert(at, line[at])
-            else:
-                del line[at:]
-                break
-        data = bytes(line)
+        data = damaged(rng, good, specials)
         fast = _trace.message(data)
         if fast is None:
             refused += 1
@@ -208,3 +217,100 @@ def test_no_damage_is_read_as_a_message_the_general_way_would_not_give() -> None
     # both outcomes happened: the damage was not all harmless, nor all fatal
     assert read > 1_000
     assert refused > 1_000
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def record_of(
+    content: bytes | memoryview = b'{"comm_id":"c0ffee","data":{"n":1}}',
+    *,
+    metadata: bytes = b"{}",
+    buffers: tuple[bytes | memoryview, ...] = (),
+    client: str = "ab12",
+    received: float = 1_796_472_100.125,
+    header: bytes | None = None,
+) -> Record:
+    frames = split_frames(
+        [DELIMITER, b"", header or orjson.dumps(HEADER), orjson.dumps(PARENT), metadata, b"{}"]
+    )
+    record = new_record(3, "iopub", received, frames, client=client)
+    return (*record[:11], metadata, content, buffers, *record[14:])  # type: ignore[return-value]
+
+
+def both_ways(record: Record, own: bool = False, numbered: bool = True) -> tuple[Any, bytes]:
+    clock = _Clock(1_796_472_000.0)
+    received = record[2]
+    fast = _trace.line(record, clock.iso(received), clock.ns(received), own, numbered)
+    return fast, _general_line(record, clock, own, numbered)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        record_of(),
+        record_of(b"[1, 2.5e3, null]", metadata=b'{"a": {"b": [true, false]}}'),
+        record_of(b'"just a string"', client=""),
+        record_of(b"{}", received=1_796_472_100.0),
+        record_of(memoryview(b'{"comm_id":"x","data":{"\\u00e9t\\u00e9":"\\u2603"}}')),
+        record_of(b' {"spaced" : 1} '),
+        record_of('{"text":"caf\u00e9 ☃ 😀"}'.encode()),
+        record_of(buffers=(b"",)),
+        record_of(buffers=(b"\x00", b"\x00\xff", b"\x01\x02\x03", bytes(range(256)) * 3)),
+        record_of(buffers=(memoryview(b"abcdefg"),)),
+        record_of(buffers=(b"x",) * 16),
+    ],
+)
+@pytest.mark.parametrize(("own", "numbered"), [(False, True), (True, False)])
+def test_a_record_is_written_in_one_pass_to_the_bytes_the_general_way_writes(
+    record: Record, own: bool, numbered: bool
+) -> None:
+    fast, slow = both_ways(record, own, numbered)
+    assert fast is not None
+    assert fast == slow
+    value = orjson.loads(fast)
+    assert value["own"] if own else "own" not in value
+    assert ("seq" in value) == numbered
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        record_of(b'{\n  "pretty": true\n}'),  # a newline: encoded again on one line
+        record_of(b"not json"),  # kept as a string in an object
+        record_of(b'{"cut": '),
+        record_of(b'{"a": 1} {"b": 2}'),
+        record_of(metadata=b"{'single': 'quotes'}"),
+        record_of(b'{"big": 1e999}'),  # orjson refuses infinity
+        record_of(b'{"deep": ' + b"[" * 300 + b"]" * 300 + b"}"),
+        record_of(client='a"b'),
+        record_of(client="caf\u00e9"),
+        record_of(buffers=(b"x",) * 17),
+        record_of(header=b'{"msg_id":"m-1",\n"msg_type":"stream"}'),
+    ],
+)
+def test_records_it_is_unsure_of_are_written_the_general_way(record: Record) -> None:
+    fast, slow = both_ways(record)
+    assert fast is None
+    assert orjson.loads(slow)["type"] == "message"
+    assert message_line(record) == _general_line(record, _Clock(record[2]), False, True)
+
+
+def test_no_content_is_written_as_a_line_that_is_not_json() -> None:
+    """Thousands of contents damaged at random: whatever the one-pass writer writes is the
+    general way's line, and JSON."""
+    rng = random.Random(20261206)
+    good = orjson.dumps({"comm_id": "c0ffee", "data": {"é": '\u2603 \\ " \t', "n": [1.5e3, None]}})
+    specials = b'{}[]",:\\0123456789.eE+-tfnul \t\x00\x80\xc3\xa9\xed\xff'
+    written = unsure = 0
+    for _ in range(20_000):
+        content = damaged(rng, good, specials)
+        fast, slow = both_ways(record_of(content))
+        if fast is None:
+            unsure += 1
+            continue
+        written += 1
+        assert fast == slow, content
+        assert orjson.loads(fast)["content"] == orjson.loads(content or b"{}")
+    assert written > 1_000
+    assert unsure > 1_000
