@@ -70,15 +70,15 @@ def run() -> list[dict[str, Any]]:
             monitor.wait_until_connected(60)
             monitor.wait_for("kernel_info_reply", timeout=60)
             return [
-                _flood(monitor, client, runtime, recorder=False),
-                _flood(monitor, client, runtime, recorder=True),
+                _flood(monitor, client, runtime, recorder=recorder)
+                for recorder in (None, "Monitor.record", "jpf record")
             ]
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
 
 
-def _flood(monitor: Monitor, client: Any, runtime: Path, recorder: bool) -> dict[str, Any]:
+def _flood(monitor: Monitor, client: Any, runtime: Path, recorder: str | None) -> dict[str, Any]:
     out = runtime / f"raw-ids-{recorder}.txt"
     raw = subprocess.Popen(
         [sys.executable, "-c", RAW_LISTENER, _iopub_url(monitor), str(out)],
@@ -87,8 +87,11 @@ def _flood(monitor: Monitor, client: Any, runtime: Path, recorder: bool) -> dict
     )
     assert raw.stdout is not None
     raw.stdout.readline()  # "ready": connected; give the subscription a round trip
-    trace = runtime / "flood.jsonl"
-    record = _start_recorder(monitor.kernel_id, runtime, trace) if recorder else None
+    trace = runtime / f"flood-{len(os.listdir(runtime))}.jsonl"
+    record = (
+        _start_recorder(monitor.kernel_id, runtime, trace) if recorder == "jpf record" else None
+    )
+    recording = monitor.record(trace) if recorder == "Monitor.record" else None
     _run(monitor, client, "pass")
     cpu_before, captured_before = os.times(), monitor._log.stats()["captured"]
     lost_before = monitor._log.stats()["lost"]
@@ -99,6 +102,12 @@ def _flood(monitor: Monitor, client: Any, runtime: Path, recorder: bool) -> dict
     printed = _finished(monitor, request, timeout=300)
     elapsed = time.perf_counter() - started
     cpu_after, captured_after = os.times(), monitor._log.stats()["captured"]
+    if recording is not None:
+        # the recording thread's CPU until the flood is in the monitor, as the monitor's is
+        assert recording._thread is not None
+        assert recording._thread.native_id is not None
+        recording_thread = recording._thread.native_id
+        recording_cpu = _cpu_seconds(os.getpid(), recording_thread)
     _run(monitor, client, "print('jpf-raw-stop')")
     raw.wait(60)
     start, end = map(int, printed.text.split())  # type: ignore[attr-defined]
@@ -114,7 +123,7 @@ def _flood(monitor: Monitor, client: Any, runtime: Path, recorder: bool) -> dict
     cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
     captured = captured_after - captured_before
     row: dict[str, Any] = {
-        "arm": "Monitor and jpf record" if recorder else "Monitor alone",
+        "arm": f"Monitor and {recorder}" if recorder else "Monitor alone",
         "kernel sent on iopub (its counter)": sent,
         "monitor captured": len(ours),
         "raw SUB captured": len(theirs),
@@ -126,10 +135,22 @@ def _flood(monitor: Monitor, client: Any, runtime: Path, recorder: bool) -> dict
         # the floor, side by side: recv_multipart and a header parse, no more
         "raw SUB CPU us/msg": round(float(raw_cpu) / max(len(raw_ids), 1) * 1e6, 1),
     }
+    if recording is not None:
+        row["monitor CPU us/msg without its recording thread"] = round(
+            (cpu - recording_cpu) / max(captured, 1) * 1e6, 1
+        )
+        # the recorder's CPU for all it writes: once it has caught up with the log
+        so_far = -1
+        while recording.written != so_far:
+            so_far = recording.written
+            time.sleep(0.5)
+        recorder_cpu = _cpu_seconds(os.getpid(), recording_thread)
+        recording.stop(120)
     if record is not None:
         recorder_cpu = _cpu_seconds(record.pid)
         record.send_signal(signal.SIGINT)
         record.wait(120)
+    if recorder is not None:
         with TraceReader(trace) as reader:
             written = {m.frames.header["msg_id"] for m in reader.messages()}
             malformed = reader.malformed
@@ -158,9 +179,10 @@ def _start_recorder(kernel_id: str, runtime: Path, trace: Path) -> subprocess.Po
     return record
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds of a process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+def _cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User and system CPU seconds of a process, or of one of its threads, so far (Linux)."""
+    stat = Path(f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat")
+    fields = stat.read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

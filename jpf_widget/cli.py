@@ -39,12 +39,13 @@ from .backends import Backend, open_backend
 from .diagram import DIAGRAM_LIMIT, sequence_diagram, thread_diagram
 from .errors import TargetError
 from .kernels import list_kernels, resolve_target
-from .log import MessageLog
+from .log import MessageLog, entry_of
 from .messages import TO_KERNEL, Marker, Message, make_message
 from .query import Query, QueryError, compile_query
+from .recording import Recording, follow
 from .tap import tap_info, tap_status
 from .tap.kernelspec import install, uninstall
-from .trace import RecordedMessage, TraceReader, TraceWriter, marker_line, message_line
+from .trace import RecordedMessage, TraceReader, marker_line, message_line
 
 __all__ = ["build_parser", "main"]
 
@@ -100,7 +101,6 @@ def _tap_status(args: argparse.Namespace) -> int:
 
 # What jpf record and jpf tail keep in memory while the file or the terminal catches up
 _BUDGET = 256 * 1024 * 1024
-_CHUNK = 4096  # log entries taken at a time
 _CONNECT_TIMEOUT = 30.0
 _KERNEL_INFO_WAIT = 5.0  # how long jpf record waits for kernel_info before writing its header
 
@@ -182,35 +182,7 @@ def attach(
     return backend
 
 
-def _follow(
-    log: MessageLog, stop: _Stop, deadline: float | None = None
-) -> Iterator[tuple[list[Message | Marker], int]]:
-    """The log's entries as they come, a chunk at a time, with how many were evicted before
-    they could be taken. Once ``stop`` is set or ``deadline`` (monotonic) passed, what the
-    log holds by then is given, and no more."""
-    cursor, until = -1, None
-    while until is None or cursor < until:
-        if until is None and (
-            stop.event.is_set() or (deadline is not None and time.monotonic() >= deadline)
-        ):
-            until = log.last_seq
-            continue
-        entries = log.entries_after(cursor, _CHUNK, oldest=True)
-        if until is not None:
-            entries = [entry for entry in entries if entry.seq <= until]
-        if entries:
-            skipped = entries[0].seq - cursor - 1
-            cursor = entries[-1].seq
-            yield entries, skipped
-        elif until is not None:
-            return
-        else:
-            wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
-            log.wait_for(lambda _: True, wait, cursor)
-
-
 def _record(args: argparse.Namespace) -> int:
-    keep = _predicate(args)
     log = MessageLog(_BUDGET)
     started = time.time()
     with _Stop() as stop:
@@ -221,65 +193,48 @@ def _record(args: argparse.Namespace) -> int:
         try:
             if backend.kernel_info is None:
                 log.wait_for(lambda m: m.msg_type == "kernel_info_reply", _KERNEL_INFO_WAIT, -1)
-            writer = TraceWriter(
+
+            def final_counts() -> dict[str, object]:
+                return log.stats() | {
+                    "restarts": backend.restarts,
+                    "loss_detection": backend.loss.text,
+                }
+
+            recording = Recording(
+                log,
                 args.output,
                 kernel_id=backend.kernel_id,
                 kernel_info=backend.kernel_info,
                 connection=backend.connection(),
                 capture=backend.capture,
+                own_requests=lambda: backend.own_requests,
+                keep=_predicate(args),
+                count=args.count,
+                duration=args.duration,
+                stats=final_counts,
                 started=started,
+                # first in the file, though messages came in while attaching
+                first=Marker(-1, started, "attached", f"attached to kernel {backend.kernel_id}"),
+                stop=stop.event,  # Ctrl-C: the recording, run here, ends at its next look
             )
         except BaseException:
             backend.close()
             raise
-        # first in the file, though messages came in while attaching
-        writer.write_marker(
-            Marker(-1, started, "attached", f"attached to kernel {backend.kernel_id}")
-        )
         print(
             f"recording kernel {backend.kernel_id} ({backend.capture}) to {args.output}: "
             "Ctrl-C stops",
             file=sys.stderr,
             flush=True,
         )
-        deadline = None if args.duration is None else time.monotonic() + args.duration
-        skipped = lost = 0
         try:
-            for entries, evicted in _follow(log, stop, deadline):
-                if evicted:
-                    skipped += evicted
-                    writer.write_marker(
-                        Marker(-1, time.time(), "loss", f"{evicted} messages not written in time")
-                    )
-                now_lost = log.stats()["lost"]
-                if now_lost > lost:
-                    writer.write_marker(
-                        Marker(-1, time.time(), "loss", f"{now_lost - lost} messages lost")
-                    )
-                    lost = now_lost
-                for entry in entries:
-                    if isinstance(entry, Marker):
-                        writer.write_marker(entry)
-                    elif keep is None or keep(entry):
-                        own = backend.own_requests
-                        writer.write_message(entry, entry.msg_id in own or entry.parent_id in own)
-                        if args.count is not None and writer.written >= args.count:
-                            stop.event.set()
-                            break
-                if args.count is not None and writer.written >= args.count:
-                    break
-                writer.flush()
+            recording.run()
         finally:
             backend.close()
-            stats = log.stats()
-            stats["evicted"] = skipped
-            stats["restarts"] = backend.restarts
-            stats["loss_detection"] = backend.loss.text
-            writer.close({k: v for k, v in stats.items() if k not in ("held", "held_bytes")})
+    stats = log.stats()
     print(
-        f"recorded {writer.written} messages ({writer.wire_bytes:,} bytes on the wire) to "
-        f"{args.output}; lost {stats['lost']} ({stats['loss_detection']}), not written in "
-        f"time {skipped}, malformed {stats['malformed']}, bad signatures "
+        f"recorded {recording.written} messages ({recording.wire_bytes:,} bytes on the wire) to "
+        f"{args.output}; lost {stats['lost']} ({backend.loss.text}), not written in "
+        f"time {recording.not_written}, malformed {stats['malformed']}, bad signatures "
         f"{stats['bad_signature']}"
     )
     return 0
@@ -369,11 +324,11 @@ def _tail(args: argparse.Namespace) -> int:
             flush=True,
         )
         try:
-            for entries, evicted in _follow(log, stop):
+            for held, evicted in follow(log, stop.event):
                 out = []
                 if evicted:
                     out.append(lines.marker(Marker(-1, time.time(), "loss", f"{evicted} skipped")))
-                for entry in entries:
+                for entry in map(entry_of, held):
                     if isinstance(entry, Marker):
                         out.append(_marker_json(entry) if args.json else lines.marker(entry))
                         continue
@@ -519,8 +474,8 @@ def _check(args: argparse.Namespace) -> int:
             try:
                 deadline = time.monotonic() + args.duration
                 entries: list[Message | Marker] = []
-                for chunk, _evicted in _follow(log, stop, deadline):
-                    entries.extend(chunk)
+                for held, _evicted in follow(log, stop.event, deadline):
+                    entries.extend(map(entry_of, held))
                 report = lint_window(log, entries, f"kernel {backend.kernel_id}", backend.capture)
             finally:
                 backend.close()

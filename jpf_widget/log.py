@@ -34,14 +34,14 @@ from .messages import (
 )
 from .wire import Frames
 
-__all__ = ["DEFAULT_BUDGET", "Entry", "MessageLog"]
+__all__ = ["DEFAULT_BUDGET", "Entry", "Held", "MessageLog", "entry_of", "seq_of"]
 
 DEFAULT_BUDGET = 256 * 1024 * 1024
 # What one entry costs beyond its wire bytes: the record, its short strings, index slots.
 ENTRY_OVERHEAD = 480
 
 Entry = Message | Marker
-_Held = Record | Marker  # what the log holds: messages as records, made into Messages on reading
+Held = Record | Marker  # what the log holds: messages as records, made into Messages on reading
 
 
 class _SeqIndex:
@@ -88,7 +88,7 @@ class MessageLog:
         self.budget = budget
         self._lock = threading.Condition()
         # held entries are _entries[_head:], with contiguous seqs: a seq's place is arithmetic
-        self._entries: list[_Held | None] = []
+        self._entries: list[Held | None] = []
         self._head = 0
         self._next_seq = 0
         self._bytes = 0
@@ -203,7 +203,7 @@ class MessageLog:
         with self._lock:
             self._problems[kind] = n
 
-    def _append(self, entry: _Held, cost: int) -> None:
+    def _append(self, entry: Held, cost: int) -> None:
         self._next_seq += 1
         self._entries.append(entry)
         self._bytes += cost
@@ -240,7 +240,7 @@ class MessageLog:
         seqs are contiguous and end at ``_next_seq - 1``.)"""
         return len(self._entries) - self._next_seq + seq
 
-    def _at(self, seq: int) -> _Held | None:
+    def _at(self, seq: int) -> Held | None:
         """The held entry with this seq (None if evicted or not yet recorded); under the lock."""
         place = self._place(seq)
         return self._entries[place] if self._head <= place < len(self._entries) else None
@@ -268,9 +268,14 @@ class MessageLog:
     ) -> list[Entry]:
         """Messages and markers with a seq above ``seq``, in order: at most ``limit`` of them,
         the newest (or with ``oldest``, the first that follow ``seq``)."""
-        return [_entry(held) for held in self._held_after(seq, limit, oldest)]
+        return [entry_of(held) for held in self._held_after(seq, limit, oldest)]
 
-    def _held_after(self, seq: int, limit: int | None = None, oldest: bool = False) -> list[_Held]:
+    def held_after(self, seq: int, limit: int | None = None) -> list[Held]:
+        """As :meth:`entries_after` with ``oldest``, but messages as the log's records: for a
+        reader of every message that needs no :class:`Message` of each (a trace writer)."""
+        return self._held_after(seq, limit, oldest=True)
+
+    def _held_after(self, seq: int, limit: int | None = None, oldest: bool = False) -> list[Held]:
         with self._lock:
             entries = self._entries
             start, stop = max(self._place(seq + 1), self._head), len(entries)
@@ -285,8 +290,8 @@ class MessageLog:
         """The (at most ``limit``) held messages and markers just below ``seq``, in order."""
         with self._lock:
             stop = min(max(self._place(seq), self._head), len(self._entries))
-            held: list[_Held] = self._entries[max(self._head, stop - limit) : stop]  # type: ignore[assignment]  # held: never None
-        return [_entry(h) for h in held]
+            held: list[Held] = self._entries[max(self._head, stop - limit) : stop]  # type: ignore[assignment]  # held: never None
+        return [entry_of(h) for h in held]
 
     def search_before(
         self,
@@ -328,7 +333,7 @@ class MessageLog:
         """The entries with these seqs that are still held."""
         with self._lock:
             found = [self._at(seq) for seq in seqs]
-        return [_entry(held) for held in found if held is not None]
+        return [entry_of(held) for held in found if held is not None]
 
     def get(self, msg_id: str) -> Message | None:
         with self._lock:
@@ -405,5 +410,10 @@ class MessageLog:
                 self._lock.wait(remaining)
 
 
-def _entry(held: _Held) -> Entry:
+def entry_of(held: Held) -> Entry:
+    """A held entry as readers see it: a marker, or the message made from its record."""
     return held if isinstance(held, Marker) else make_message(held)
+
+
+def seq_of(held: Held) -> int:
+    return held.seq if isinstance(held, Marker) else held[SEQ]

@@ -29,11 +29,11 @@ from .feed import ViewFeed
 from .kernels import KERNEL_FILE, KernelSummary, TargetError, list_kernels, summarize
 from .lint.linter import Linter
 from .lint.validate import Problem
-from .log import DEFAULT_BUDGET, Entry, MessageLog
+from .log import DEFAULT_BUDGET, Entry, MessageLog, entry_of, seq_of
 from .messages import Marker, Message, MessageList
 from .query import compile_query
+from .recording import Recording
 from .servers import JupyterServer
-from .trace import TraceWriter
 
 __all__ = ["WINDOW_ROWS", "Monitor"]
 
@@ -43,7 +43,6 @@ __all__ = ["WINDOW_ROWS", "Monitor"]
 WINDOW_ROWS = 10_000
 _NOT_ATTACHED = "no kernel chosen: pick one, or call m.attach(target)"
 _STATIC = Path(__file__).parent / "static"
-_SAVE_CHUNK = 4096  # log entries taken under the log's lock at a time by save()
 # The flusher's time for the linter a tick, and the messages a tick that make a flood: while
 # one lasts the linter waits (its Python would take the capture's CPU and the GIL), and it
 # catches up once the flood is over
@@ -193,6 +192,7 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         self._synced: tuple[int, ...] = ()
         self._linter = Linter(self._log)
         self._lint_mark = -1  # the log's last seq at the flusher's previous tick
+        self._recordings: list[Recording] = []  # those record() started, ended by close()
         self._feed = ViewFeed(self, self._log, close_after_hidden)
         self.on_msg(self._feed.on_message)
         VIEW_TRAFFIC.comm_ids.add(self.model_id)
@@ -429,37 +429,78 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         returns how many messages were written. The file has no key and no signatures, and a
         password typed at a prompt was masked before it was recorded. :meth:`load` reads it.
         """
-        log = self._log
-        last = log.last_seq  # what arrives while saving is left for the next save
-        first = log.entries_after(-1, 1, oldest=True)
-        own = self.own_requests()
+        first = self._log.held_after(-1, 1)
         backend = self._backend
-        info = self.kernel_info or (backend.kernel_info if backend is not None else None)
-        with TraceWriter(
+        done = threading.Event()
+        done.set()  # what arrives while saving is left for the next save
+        recording = Recording(
+            self._log,
             path,
             kernel_id=self.kernel_id,
-            kernel_info=info,
+            kernel_info=self.kernel_info or (backend.kernel_info if backend else None),
             connection=self.connection,
             capture=self.capture,
-            started=first[0].received if first else None,
-        ) as writer:
-            cursor = -1
-            while cursor < last:
-                entries = log.entries_after(cursor, _SAVE_CHUNK, oldest=True)
-                if not entries:
-                    break
-                for entry in entries:
-                    if entry.seq > last:
-                        break
-                    if isinstance(entry, Marker):
-                        writer.write_marker(entry)
-                    elif filter is None or filter(entry):
-                        writer.write_message(
-                            entry, bool(own) and (entry.msg_id in own or entry.parent_id in own)
-                        )
-                cursor = entries[-1].seq
-            writer.close(_recorded_stats(self.stats))
-            return writer.written
+            own_requests=self.own_requests,
+            keep=filter,
+            after=seq_of(first[0]) - 1 if first else -1,
+            stats=lambda: _recorded_stats(self._stats(catch_up=False)),
+            started=entry_of(first[0]).received if first else None,
+            stop=done,
+        )
+        recording.run()
+        return recording.written
+
+    def record(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        filter: Callable[[Message], bool] | None = None,
+        count: int | None = None,
+        duration: float | None = None,
+    ) -> Recording:
+        """Write every message captured from now on (or those for which ``filter(message)`` is
+        true), and the markers between them, to a trace file at ``path`` as they come, until
+        ``recording.stop()``, ``count`` messages, ``duration`` seconds, or :meth:`close`.
+        Returns the :class:`~jpf_widget.recording.Recording` (``written``, ``not_written``,
+        ``lost``, ``wait()``, ``stop()``).
+
+        The file is written from a thread of its own, behind the capture: capture never waits
+        for it, and a recording far enough behind that the budget evicts messages first marks
+        their number in the file (``not_written``). Unlike :meth:`save`, what is written is not
+        bounded by the budget. :meth:`load` and ``jpf show`` read it.
+
+        Raises
+        ------
+        RuntimeError
+            the monitor is closed, attached to nothing, or shows a recording.
+        OSError
+            the file cannot be created.
+        """
+        if self._closed.is_set():
+            raise RuntimeError("this monitor is closed: make a new Monitor to record")
+        backend = self._backend
+        if backend is None or backend.state == "replay":
+            raise RuntimeError(
+                "this monitor watches no kernel"
+                + (" (it shows a recording: save() writes it)" if backend else ": attach first")
+            )
+        recording = Recording(
+            self._log,
+            path,
+            kernel_id=self.kernel_id,
+            kernel_info=self.kernel_info or backend.kernel_info,
+            connection=self.connection,
+            capture=self.capture,
+            own_requests=self.own_requests,
+            keep=filter,
+            count=count,
+            duration=duration,
+            after=self._log.last_seq,
+            stats=lambda: _recorded_stats(self._stats(catch_up=False)),
+        )
+        with self._attach_lock:
+            self._recordings = [r for r in self._recordings if r.active] + [recording]
+        return recording.start()
 
     def diagram(self, msg_id: str | None = None, *, limit: int = DIAGRAM_LIMIT) -> str:
         """A Mermaid ``sequenceDiagram`` of the thread of the request ``msg_id`` (the request
@@ -509,6 +550,8 @@ class Monitor(anywidget.AnyWidget):  # type: ignore[misc]
         VIEW_TRAFFIC.comm_ids.discard(self.model_id)
         if self._backend is not None:
             self._backend.close()
+        for recording in self._recordings:
+            recording.stop()
         self._feed.stop()
         self._linter.finish()
         self.status = "closed"

@@ -302,33 +302,40 @@ def test_a_hundred_monitors_leak_nothing(kernel: Kernel) -> None:
     assert open_fds() - fds < 5  # one leaked socket per monitor would show as 100+
 
 
-# Attaches, waits for the target's big messages (checking them starts a second hashing
-# thread) and ends without closing the Monitor; prints the size of the last one.
+# Attaches (and records to argv[2], when given), waits for the target's big messages (checking
+# them starts a second hashing thread) and ends without closing the Monitor or stopping the
+# recording; prints the size of the last one.
 _EXITING_SCRIPT = """
 import sys
 from jpf_widget import Monitor
 
 m = Monitor(sys.argv[1])
 m.wait_until_connected(15)
+if sys.argv[2:]:
+    m.record(sys.argv[2])
 print(m.status, flush=True)
 last = m.wait_for(lambda msg: msg.msg_type == "display_data" and msg.content["metadata"], 30)
 print(len(last.content["data"]["text/plain"]), flush=True)
 """
 
 
+@pytest.mark.parametrize("recording", [False, True])
 def test_a_monitor_never_holds_up_the_process_it_runs_in(
-    start_kernel: Callable[..., Kernel],
+    start_kernel: Callable[..., Kernel], tmp_path: Path, recording: bool
 ) -> None:
     """A Monitor's threads and sockets never hold up the process it runs in: a script that
     attached, took big messages and ends without closing its Monitor exits by itself, code 0.
+    A recording it left running is ended at the exit with all it was given and its last line.
 
     A plain interpreter rather than a kernel: ipykernel 7.4's own shutdown can stall, with or
     without a Monitor (its control thread's last flush waits for an iopub thread already
     stopped: 13 of 30 bare kernels took 10 s to exit on 2 cores, one hung past 30 s), which
     would hide what this test is about."""
     target = start_kernel()
+    trace = tmp_path / "exit.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-c", _EXITING_SCRIPT, target.connection_file],
+        [sys.executable, "-c", _EXITING_SCRIPT, target.connection_file]
+        + ([str(trace)] if recording else []),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -349,6 +356,11 @@ def test_a_monitor_never_holds_up_the_process_it_runs_in(
             process.communicate()
     assert process.returncode == 0, err
     assert out.strip() == "1000000"
+    if recording:
+        lines = [orjson.loads(line) for line in trace.read_bytes().splitlines()]
+        shown = [r for r in lines if r.get("header", {}).get("msg_type") == "display_data"]
+        assert len(shown) == 4
+        assert lines[-1]["type"] == "end"
 
 
 @settings(

@@ -1,6 +1,6 @@
-"""Trace files: recorded from real kernels (``jpf record``, ``Monitor.save``), read back
-(``Monitor.load``, :class:`~jpf_widget.trace.TraceReader`), damaged, and a million messages long;
-sequence diagrams of real threads.
+"""Trace files: recorded from real kernels (``jpf record``, ``Monitor.save``,
+``Monitor.record``), read back (``Monitor.load``, :class:`~jpf_widget.trace.TraceReader`),
+damaged, and a million messages long; sequence diagrams of real threads.
 
 Kernels are real ipykernels (a tapped one where requests and replies are needed), the recorder
 is the ``jpf`` command in a process of its own, and an independent ZMQ subscriber checks what
@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,9 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 from jpf_widget import Monitor
 from jpf_widget.diagram import sequence_diagram
+from jpf_widget.log import MessageLog
 from jpf_widget.messages import Marker, Message, make_message, new_record
+from jpf_widget.recording import Recording
 from jpf_widget.trace import RecordedMessage, TraceError, TraceReader, TraceWriter
 from jpf_widget.wire import DELIMITER, split_frames
 
@@ -275,6 +278,117 @@ def test_save_then_load_gives_back_the_same_messages_threads_and_counters(
         _, kept, _ = read(tmp_path / "streams.jsonl")
         assert streams == len(kept) == 2
         assert {m.frames.header["msg_type"] for m in kept} == {"stream"}
+
+
+# A flood of 1 KB comm messages, far more than the recording monitor's budget holds
+_COMM_FLOOD = """
+from comm import create_comm
+comm = create_comm(target_name='jpf.flood')
+for i in range(4000):
+    comm.send({'i': i, 'pad': 'x' * 1000})
+comm.close()
+"""
+
+
+def test_monitor_record_writes_past_the_budget_what_a_subscriber_saw(
+    kernel: Kernel, tmp_path: Path
+) -> None:
+    """Monitor.record writes every message as it comes: the file holds what an independent
+    subscriber saw, though the monitor itself kept only a part of it (its 1 MB budget)."""
+    path = tmp_path / "flood.jsonl.gz"
+    subscriber = Subscriber(kernel.manager._make_url("iopub"))
+    try:
+        with Monitor(kernel.kernel_id, budget=1 << 20) as monitor:
+            monitor.wait_until_connected(30)
+            idle_after(monitor, kernel.run("pass"))  # the subscriber is connected by now
+            subscriber.take()
+            recording = monitor.record(path)
+            assert recording.active
+            # sent without reading iopub: the test's client would fall behind the flood
+            flood = kernel.client.execute(_COMM_FLOOD)
+            idle = idle_after(monitor, flood)
+            seen: list[str] = []
+            wait_until(lambda: seen.extend(subscriber.take()) or idle.msg_id in seen, 30, "idle")
+            assert monitor.stats["evicted"] > 0  # the monitor no longer holds them all
+            assert recording.stop() is recording
+            assert not recording.active
+            assert recording.error is None
+            stats = monitor.stats
+    finally:
+        subscriber.close()
+    header, messages, malformed = read(path)
+    assert malformed == 0
+    assert header["kernel_id"] == kernel.kernel_id
+    assert header["capture"] == "iopub"
+    ids = [m.frames.header["msg_id"] for m in messages]
+    assert len(ids) == len(set(ids)) == recording.written
+    # Nothing missing; or, with the machine starved of CPU, no more than the monitor counted
+    # as lost and as evicted before the recording could write it (both marked in the file)
+    missing = set(seen) - set(ids)
+    accounted = recording.not_written + recording.lost
+    assert len(missing) <= accounted
+    with gzip.open(path) as lines:
+        records = [orjson.loads(line) for line in lines]
+    marked = [r for r in records if r["type"] == "marker" and r["kind"] == "loss"]
+    assert bool(marked) == (accounted > 0)
+    assert records[-1]["type"] == "end"
+    assert records[-1]["stats"]["not_written"] == recording.not_written
+    assert records[-1]["stats"]["lost"] == stats["lost"]
+    with Monitor.load(path, budget=1 << 30) as loaded:
+        assert [m.msg_id for m in loaded.messages] == ids
+        sends = [m.content["data"]["i"] for m in loaded.messages if m.msg_type == "comm_msg"]
+        assert sends == sorted(sends)
+        assert len(sends) + accounted >= 4000
+
+
+def test_a_recording_marks_what_was_evicted_before_it_was_written(tmp_path: Path) -> None:
+    log = MessageLog(budget=40_000)
+    done = threading.Event()
+    recording = Recording(log, tmp_path / "behind.jsonl", kernel_id="k", stop=done)
+    log.add_many("iopub", [frames(n, "y" * 500) for n in range(200)])
+    evicted = log.stats()["evicted"]
+    assert evicted > 0
+    done.set()
+    recording.run()  # behind from the start: the log evicted the first ones already
+    assert recording.not_written == evicted
+    assert recording.written == 200 - evicted
+    lines = [orjson.loads(line) for line in (tmp_path / "behind.jsonl").read_bytes().splitlines()]
+    assert lines[1] == lines[1] | {"type": "marker", "kind": "loss"}
+    assert lines[1]["text"] == f"{evicted} messages not written in time"
+    assert [line["header"]["msg_id"] for line in lines[2:-1]] == [
+        f"m-{n}" for n in range(evicted, 200)
+    ]
+    assert lines[-1]["stats"]["not_written"] == evicted
+
+
+def test_monitor_record_ends_at_a_count_a_duration_or_close_and_says_why_it_cannot(
+    kernel: Kernel, tmp_path: Path
+) -> None:
+    with Monitor(kernel.kernel_id) as monitor:
+        monitor.wait_until_connected(30)
+        streams = monitor.record(
+            tmp_path / "two.jsonl", filter=lambda m: m.msg_type == "stream", count=2
+        )
+        timed = monitor.record(tmp_path / "timed.jsonl", duration=0.5)
+        open_ended = monitor.record(tmp_path / "open.jsonl")
+        idle_after(monitor, kernel.run("for i in range(5): print(i, flush=True)"))
+        assert streams.wait(30)
+        assert streams.written == 2
+        assert {m.frames.header["msg_type"] for m in read(tmp_path / "two.jsonl")[1]} == {"stream"}
+        assert timed.wait(30)
+        assert open_ended.active
+        with pytest.raises(FileNotFoundError):
+            monitor.record(tmp_path / "no such directory" / "x.jsonl")
+        assert monitor.status == "connected"  # a recording that could not start harms nothing
+    assert not open_ended.active  # closing the monitor ended it, and wrote its end
+    assert orjson.loads((tmp_path / "open.jsonl").read_bytes().splitlines()[-1])["type"] == "end"
+    assert len(read(tmp_path / "open.jsonl")[1]) >= 5
+    with pytest.raises(RuntimeError, match="closed"):
+        monitor.record(tmp_path / "late.jsonl")
+    with Monitor.load(tmp_path / "open.jsonl") as loaded, pytest.raises(RuntimeError, match="save"):
+        loaded.record(tmp_path / "again.jsonl")
+    with Monitor() as unattached, pytest.raises(RuntimeError, match="attach"):
+        unattached.record(tmp_path / "nothing.jsonl")
 
 
 def test_a_thread_as_a_mermaid_diagram(tapped: Kernel) -> None:
