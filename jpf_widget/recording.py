@@ -32,6 +32,7 @@ __all__ = ["Recording", "follow"]
 
 CHUNK = 4096  # log entries taken under the log's lock at a time
 _FLUSH_SECONDS = 0.5  # how stale the file may be while messages keep coming
+_NICE = 19
 _EXIT_WAIT = 10.0  # how long the process's exit waits for a recording to write what it holds
 # Recordings running on their own thread: ended at the process's exit, before its daemon
 # threads stop, so a file is never cut off mid-line or left without its end
@@ -194,6 +195,11 @@ class Recording:
     def _run_kept(self) -> None:
         """:meth:`run` on the recording's own thread: an error ends the recording and is kept
         in :attr:`error` (and in the repr), never raised into the process hosting it."""
+        # The lowest CPU priority (Linux: a thread's own): while the machine is saturated the
+        # kernel and the capture's socket threads, which lose messages when starved, go first;
+        # the recording catches up after, behind the budget
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _NICE)
         with contextlib.suppress(Exception):  # run kept it in self.error
             self.run()
 
