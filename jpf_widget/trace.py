@@ -335,7 +335,7 @@ class TraceWriter:
         parent's msg_id is in ``own`` are marked as the recording monitor's own requests and
         what answers them."""
         own_ids = set(own)
-        clock, fast = self._clock, _trace.line
+        clock = self._clock
         lines: list[bytes] = []
         count = size = markers = 0
         for record in records:
@@ -343,10 +343,8 @@ class TraceWriter:
                 lines.append(marker_line(record, clock))
                 markers += 1
                 continue
-            received = record[2]
             mine = bool(own_ids) and (record[3] in own_ids or record[6] in own_ids)
-            line = fast(record, clock.iso(received), clock.ns(received), mine, True)
-            lines.append(_general_line(record, clock, mine, True) if line is None else line)
+            lines.append(message_line(record, clock, mine))
             count += 1
             size += record[16]
         self._pending += lines
