@@ -31,6 +31,10 @@ from .trace import TraceWriter
 __all__ = ["Recording", "follow"]
 
 CHUNK = 4096  # log entries taken under the log's lock at a time
+# How long a follower that has caught up waits before it looks again. It polls rather than
+# waiting on the log's condition: that would wake it for every batch capture adds, and each
+# wake would take the interpreter from the capture thread mid-flood
+PACE = 0.1
 _FLUSH_SECONDS = 0.5  # how stale the file may be while messages keep coming
 _NICE = 19
 _EXIT_WAIT = 10.0  # how long the process's exit waits for a recording to write what it holds
@@ -48,7 +52,8 @@ def follow(
     """What the log holds with a seq above ``after`` as it comes (records and markers:
     :func:`~jpf_widget.log.entry_of` makes entries of them), a chunk at a time, each with how
     many were evicted before they could be taken. Once ``stop`` is set or ``deadline``
-    (monotonic) has passed, what the log holds by then is given, and no more."""
+    (monotonic) has passed, what the log holds by then is given, and no more. Once caught
+    up, it looks again every :data:`PACE` seconds."""
     cursor, until = after, None
     while until is None or cursor < until:
         if until is None and (
@@ -66,8 +71,8 @@ def follow(
         elif until is not None:
             return
         else:
-            wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
-            log.wait_for(lambda _: True, wait, cursor)
+            wait = PACE if deadline is None else max(0.0, min(PACE, deadline - time.monotonic()))
+            stop.wait(wait)
 
 
 class Recording:

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -359,6 +360,27 @@ def test_a_recording_marks_what_was_evicted_before_it_was_written(tmp_path: Path
         f"m-{n}" for n in range(evicted, 200)
     ]
     assert lines[-1]["stats"]["not_written"] == evicted
+
+
+def test_a_recording_that_has_caught_up_leaves_capture_alone(tmp_path: Path) -> None:
+    """A recording waits for more by polling, never on the log's condition: capture notifies
+    it on every batch, and a waiter there would be woken, and take the interpreter, each time."""
+    log = MessageLog()
+    recording = Recording(log, tmp_path / "paced.jsonl", kernel_id="k").start()
+    try:
+        for n in range(20):
+            log.add_many("iopub", [frames(n)])
+            wait_until(lambda n=n: recording.written == n + 1, 10, f"message {n} written")
+            # between batches, as the recording waits for the next one
+            watched_until = time.monotonic() + 0.05
+            while time.monotonic() < watched_until:
+                assert not log._lock._waiters, "the recording waits on the log's condition"
+    finally:
+        recording.stop()
+    assert not recording.active
+    assert [m.frames.header["msg_id"] for m in read(tmp_path / "paced.jsonl")[1]] == [
+        f"m-{n}" for n in range(20)
+    ]
 
 
 def test_monitor_record_ends_at_a_count_a_duration_or_close_and_says_why_it_cannot(
