@@ -273,6 +273,21 @@ def test_a_record_is_written_in_one_pass_to_the_bytes_the_general_way_writes(
     assert ("seq" in value) == numbered
 
 
+def test_times_and_numbers_are_written_as_the_general_way_writes_them_in_any_order() -> None:
+    """The one-pass writer keeps the text of the last receive time for the next line (a
+    batch shares one): a time repeated, changed, or come back to is written exactly."""
+    frames = record_of()[9:13]  # header, parent, metadata, content
+    times = [1_796_472_100.125, 1_796_472_100.125, 0.1 + 0.2, 1_796_472_100.125, 5e-324]
+    times += [1_000.5, 1_796_472_100.000_001, 4e9, 123_456_789.0, 123_456_789.0]
+    seqs = [0, 9, 10, 99, 2**62, 2**63 - 1, 7, 100, 1_000_000, 1]
+    for seq, received in zip(seqs, times, strict=True):
+        record = new_record(seq, "iopub", received, split_frames([DELIMITER, b"", *frames]))
+        fast, slow = both_ways(record)  # a time before the clock's origin: a negative ns
+        assert fast == slow, (seq, received)
+        value = orjson.loads(fast)
+        assert (value["seq"], value["t"]) == (seq, received)
+
+
 @pytest.mark.parametrize(
     "record",
     [
