@@ -34,7 +34,7 @@ CHUNK = 4096  # log entries taken under the log's lock at a time
 # How long a follower that has caught up waits before it looks again. It polls rather than
 # waiting on the log's condition: that would wake it for every batch capture adds, and each
 # wake would take the interpreter from the capture thread mid-flood
-PACE = 0.1
+PACE = 0.02
 _FLUSH_SECONDS = 0.5  # how stale the file may be while messages keep coming
 _NICE = 19
 _EXIT_WAIT = 10.0  # how long the process's exit waits for a recording to write what it holds
