@@ -36,6 +36,9 @@
 #define MAX_MEMBERS 32  /* a writer's line has 15 */
 #define MAX_DEPTH 200   /* deeper: left to orjson */
 #define MAX_NUMBER 32   /* longer number literals: left to orjson (it may overflow a double) */
+/* Receive times from 1970 to the end of 9999 (trace.py's _LATEST_TIME): a line with any other
+ * is damaged, and the general way says so */
+#define LATEST_TIME 253402300800.0
 
 typedef struct {
     const unsigned char *at, *end;
@@ -548,7 +551,7 @@ message(PyObject *Py_UNUSED(module), PyObject *line)
     memcpy(number, t->value, (size_t)t->value_length);
     number[t->value_length] = '\0';
     double when = PyOS_string_to_double(number, NULL, NULL);
-    if (when == -1.0 && PyErr_Occurred())
+    if ((when == -1.0 && PyErr_Occurred()) || !(when >= 0.0 && when < LATEST_TIME))
         goto done;
     if (!(item[CHANNEL] = name_of(member(members, count, "channel"), NULL)) ||
         !(item[DIRECTION] = name_of(member(members, count, "direction"), from_kernel)) ||

@@ -57,6 +57,8 @@ VERSION = 1
 # Never written, whatever a caller passes as connection info
 _SECRET_FIELDS = frozenset(("key", "token", "password", "signature"))
 _WRITE_BUFFER = 1 << 20  # bytes of lines gathered before a write
+# The end of 9999: a line's receive time must come before it, and after 1970 (_trace.c too)
+_LATEST_TIME = 253_402_300_800.0
 _GZIP_LEVEL = 1  # fast: a trace is written while capturing
 
 
@@ -505,12 +507,22 @@ def _buffers(encoded: Iterable[bytes | str]) -> tuple[bytes, ...]:
     return tuple(base64.b64decode(b, validate=True) for b in encoded)
 
 
-def _marker(value: dict[str, Any]) -> Marker:
-    """A marker line's item; KeyError or TypeError when it is not one."""
+def _receive_time(value: dict[str, Any]) -> float:
+    """A line's ``t``; TypeError when it is not a number, ValueError when it is no time a
+    capture could have (before 1970, or after 9999: no ISO time could be written for it)."""
     when = value["t"]
-    if not isinstance(when, float | int):
-        raise TypeError("t")
-    return Marker(-1, float(when), str(value["kind"]), str(value.get("text", "")))
+    if type(when) is not float:
+        if type(when) is not int:
+            raise TypeError("t")
+        when = float(when)
+    if not 0.0 <= when < _LATEST_TIME:
+        raise ValueError(f"t {when!r} is no receive time")
+    return when
+
+
+def _marker(value: dict[str, Any]) -> Marker:
+    """A marker line's item; KeyError, TypeError or ValueError when it is not one."""
+    return Marker(-1, _receive_time(value), str(value["kind"]), str(value.get("text", "")))
 
 
 def _message(value: dict[str, Any]) -> RecordedMessage:
@@ -532,11 +544,7 @@ def _message(value: dict[str, Any]) -> RecordedMessage:
     metadata_bytes = _copy(orjson.dumps(value["metadata"]))
     content_bytes = _copy(orjson.dumps(value["content"]))
     channel, direction = value["channel"], value.get("direction") or FROM_KERNEL
-    client, when = value.get("client") or "", value["t"]
-    if type(when) is not float:
-        if type(when) is not int:
-            raise TypeError("t")
-        when = float(when)
+    client, when = value.get("client") or "", _receive_time(value)
     if type(channel) is not str or type(direction) is not str or type(client) is not str:
         raise TypeError("channel")
     buffers = _buffers(value.get("buffers") or ())
