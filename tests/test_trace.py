@@ -9,6 +9,7 @@ the recording holds.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import re
 import signal
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,14 +126,14 @@ def read(path: Path) -> tuple[dict[str, Any], list[RecordedMessage], int]:
     return reader.header, messages, reader.malformed
 
 
-def idle_after(monitor: Monitor, request: str) -> Message:
+def idle_after(monitor: Monitor, request: str, timeout: float = 30) -> Message:
     return monitor.wait_for(
         lambda m: (
             m.msg_type == "status"
             and m.parent_id == request
             and m.content.get("execution_state") == "idle"
         ),
-        30,
+        timeout,
     )
 
 
@@ -291,11 +292,32 @@ comm.close()
 """
 
 
+def heard_by_both(kernel: Kernel, monitor: Monitor, subscriber: Subscriber) -> list[str]:
+    """What the subscriber heard until it and the monitor both heard the end of one request
+    sent after what came before. By then each has had every earlier message, or lost it: a
+    starved machine can have the kernel drop a subscriber's messages, a flood's end among them."""
+    seen: list[str] = []
+    for _ in range(10):
+        request = kernel.client.execute("pass")
+        try:
+            idle = idle_after(monitor, request, timeout=10)
+        except TimeoutError:
+            continue
+        with contextlib.suppress(AssertionError):  # the subscriber lost it: once more
+            end = idle.msg_id
+            wait_until(lambda end=end: seen.extend(subscriber.take()) or end in seen, 10)
+            return seen
+    raise AssertionError("the monitor and the subscriber never both heard a request's end")
+
+
 def test_monitor_record_writes_past_the_budget_what_a_subscriber_saw(
-    kernel: Kernel, tmp_path: Path
+    start_kernel: Callable[..., Kernel], tmp_path: Path
 ) -> None:
     """Monitor.record writes every message as it comes: the file holds what an independent
     subscriber saw, though the monitor itself kept only a part of it (its 1 MB budget)."""
+    # a kernel of its own: the flood fills its client's iopub queue, and the kernel then drops
+    # that client's messages, those of the next test's requests too
+    kernel = start_kernel()
     path = tmp_path / "flood.jsonl.gz"
     subscriber = Subscriber(kernel.manager._make_url("iopub"))
     try:
@@ -308,10 +330,9 @@ def test_monitor_record_writes_past_the_budget_what_a_subscriber_saw(
             before = {m.msg_id for m in monitor.messages}
             assert recording.active
             # sent without reading iopub: the test's client would fall behind the flood
-            flood = kernel.client.execute(_COMM_FLOOD)
-            idle = idle_after(monitor, flood)
-            seen: list[str] = []
-            wait_until(lambda: seen.extend(subscriber.take()) or idle.msg_id in seen, 30, "idle")
+            kernel.client.execute(_COMM_FLOOD)
+            kernel.client.get_shell_msg(timeout=60)  # its reply: the flood is sent
+            seen = heard_by_both(kernel, monitor, subscriber)
             assert monitor.stats["evicted"] > 0  # the monitor no longer holds them all
             assert recording.stop() is recording
             assert not recording.active
