@@ -25,7 +25,8 @@
  * reads too, to the same message.
  *
  * ``configure`` hands over what it builds with: the Frames and RecordedMessage types,
- * orjson.loads, wire.py's parent header helpers and trace.py's base64 decoder.
+ * orjson.loads, wire.py's parent header helpers, trace.py's base64 decoder and the latest
+ * receive time a line may have.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -36,9 +37,6 @@
 #define MAX_MEMBERS 32  /* a writer's line has 15 */
 #define MAX_DEPTH 200   /* deeper: left to orjson */
 #define MAX_NUMBER 32   /* longer number literals: left to orjson (it may overflow a double) */
-/* Receive times from 1970 to the end of 9999 (trace.py's _LATEST_TIME): a line with any other
- * is damaged, and the general way says so */
-#define LATEST_TIME 253402300800.0
 
 typedef struct {
     const unsigned char *at, *end;
@@ -335,6 +333,9 @@ scan_value(Scanner *s)
 static PyObject *frames_type, *recorded_type, *json_loads, *parent_cached, *parent_parsed,
     *decode_buffers, *from_kernel, *no_client, *no_signature, *empty_parent;
 static Py_ssize_t parent_cached_up_to;
+/* Receive times from 0 up to this one (trace.py's _LATEST_TIME): a line with any other is
+ * left to the general way, which counts it as damaged */
+static double latest_time = 0.0;
 
 static const Member *
 member(const Member *members, int count, const char *name)
@@ -551,7 +552,7 @@ message(PyObject *Py_UNUSED(module), PyObject *line)
     memcpy(number, t->value, (size_t)t->value_length);
     number[t->value_length] = '\0';
     double when = PyOS_string_to_double(number, NULL, NULL);
-    if ((when == -1.0 && PyErr_Occurred()) || !(when >= 0.0 && when < LATEST_TIME))
+    if ((when == -1.0 && PyErr_Occurred()) || !(when >= 0.0 && when < latest_time))
         goto done;
     if (!(item[CHANNEL] = name_of(member(members, count, "channel"), NULL)) ||
         !(item[DIRECTION] = name_of(member(members, count, "direction"), from_kernel)) ||
@@ -604,8 +605,9 @@ configure(PyObject *Py_UNUSED(module), PyObject *args)
 {
     PyObject *frames, *recorded, *loads, *cached, *parsed, *decode;
     Py_ssize_t up_to;
-    if (!PyArg_ParseTuple(args, "O!O!OOnOO:configure", &PyType_Type, &frames, &PyType_Type,
-                          &recorded, &loads, &cached, &up_to, &parsed, &decode))
+    double latest;
+    if (!PyArg_ParseTuple(args, "O!O!OOnOOd:configure", &PyType_Type, &frames, &PyType_Type,
+                          &recorded, &loads, &cached, &up_to, &parsed, &decode, &latest))
         return NULL;
     Py_XSETREF(frames_type, Py_NewRef(frames));
     Py_XSETREF(recorded_type, Py_NewRef(recorded));
@@ -614,6 +616,7 @@ configure(PyObject *Py_UNUSED(module), PyObject *args)
     Py_XSETREF(parent_parsed, Py_NewRef(parsed));
     Py_XSETREF(decode_buffers, Py_NewRef(decode));
     parent_cached_up_to = up_to;
+    latest_time = latest;
     Py_RETURN_NONE;
 }
 
@@ -912,7 +915,8 @@ static PyMethodDef methods[] = {
      "general way"},
     {"configure", configure, METH_VARARGS,
      "configure(Frames, RecordedMessage, loads, parent_header, cached_up_to, "
-     "parse_parent_header, decode_buffers): what message uses from trace.py and wire.py"},
+     "parse_parent_header, decode_buffers, latest_time): what message uses from trace.py and "
+     "wire.py"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -20,5 +20,6 @@ def configure(
     cached_up_to: int,
     parse_parent_header: Callable[[bytes], dict[str, Any]],
     decode_buffers: Callable[[list[bytes]], tuple[bytes, ...]],
+    latest_time: float,
     /,
 ) -> None: ...

@@ -57,7 +57,7 @@ VERSION = 1
 # Never written, whatever a caller passes as connection info
 _SECRET_FIELDS = frozenset(("key", "token", "password", "signature"))
 _WRITE_BUFFER = 1 << 20  # bytes of lines gathered before a write
-# The end of 9999: a line's receive time must come before it, and after 1970 (_trace.c too)
+# The end of 9999: a line's receive time must come before it, and after 1970 (both readers)
 _LATEST_TIME = 253_402_300_800.0
 _GZIP_LEVEL = 1  # fast: a trace is written while capturing
 
@@ -582,5 +582,6 @@ _trace.configure(
     _PARENT_CACHED,
     _parse_parent_header,
     _buffers,
+    _LATEST_TIME,
 )
 _message_line = _trace.message
